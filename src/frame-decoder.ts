@@ -1,0 +1,286 @@
+/**
+ * The binary frame decoder: bytes in, frames out. Pure — no sockets, no
+ * timers, no events — so it is tested byte by byte and fuzzed.
+ *
+ * It is a small state machine in the manner of ws's `Receiver`: each state
+ * waits until the bytes it needs are buffered, consumes exactly those and
+ * moves on. Received chunks are kept in a list and copied out only once, when
+ * a whole frame body is there, so reassembly is linear in the frame size.
+ * Limits are checked from the header, before the body is buffered.
+ *
+ * @module
+ */
+import { ErrorCode, HopwireError } from './errors.js';
+import {
+  type Frame,
+  type FrameKind,
+  HEADER_REST_BYTES,
+  KNOWN_FLAGS,
+  MAGIC,
+  MAX_FRAME_KIND,
+  MAX_TYPE_NAME_BYTES,
+} from './frame.js';
+
+/** Options of {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Largest frame accepted, in bytes (the value of the length field). A
+   * header announcing more fails with `ERR_FRAME_TOO_LARGE` before any of
+   * the body is buffered.
+   * @default 16 MiB
+   */
+  maxFrameBytes?: number;
+  /**
+   * Most attachments in one frame.
+   * @default 4096
+   */
+  maxAttachments?: number;
+  /**
+   * Expect the four {@link MAGIC} bytes before the first frame.
+   * @default false
+   */
+  expectMagic?: boolean;
+}
+
+/** Default of {@link FrameDecoderOptions.maxFrameBytes}. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Default of {@link FrameDecoderOptions.maxAttachments}. */
+export const DEFAULT_MAX_ATTACHMENTS = 4096;
+
+const State = {
+  MAGIC: 0,
+  LENGTH: 1,
+  HEADER: 2,
+  BODY: 3,
+  FAILED: 4,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+/** The fields of a header, once read. */
+interface Header {
+  length: number;
+  kind: FrameKind;
+  flags: number;
+  typeLength: number;
+  id: number;
+  payloadLength: number;
+  attachmentCount: number;
+}
+
+/**
+ * Turns a byte stream into {@link Frame}s.
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
+ * socket.on('data', (chunk) => {
+ *   for (const frame of decoder.push(chunk)) handle(frame);
+ * });
+ * ```
+ */
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  readonly #maxAttachments: number;
+  #state: State;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #length = 0;
+  #header: Header | undefined;
+  #error: HopwireError | undefined;
+
+  /** @param options - limits and whether to expect the magic */
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#maxAttachments = options.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+    if (!Number.isInteger(this.#maxFrameBytes) || this.#maxFrameBytes < HEADER_REST_BYTES) {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, `maxFrameBytes must be an integer ≥ ${HEADER_REST_BYTES}`);
+    }
+    if (!Number.isInteger(this.#maxAttachments) || this.#maxAttachments < 0 || this.#maxAttachments > 0xffff) {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, 'maxAttachments must be an integer from 0 to 65535');
+    }
+    this.#state = options.expectMagic === true ? State.MAGIC : State.LENGTH;
+  }
+
+  /** Bytes held that do not yet form a whole frame. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** True once the stream was found malformed; the decoder then stays failed. */
+  get failed(): boolean {
+    return this.#state === State.FAILED;
+  }
+
+  /**
+   * Feeds bytes; returns the frames they complete, in order.
+   *
+   * @throws HopwireError `ERR_FRAME_TOO_LARGE` or `ERR_PROTOCOL` when the
+   * stream is malformed. The decoder drops what it holds and every later
+   * call throws the same error: the connection must be closed.
+   */
+  push(chunk: Buffer): Frame[] {
+    if (this.#error !== undefined) throw this.#error;
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const frames: Frame[] = [];
+    try {
+      for (;;) {
+        const frame = this.#step();
+        if (frame === false) break;
+        if (frame !== true) frames.push(frame);
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+    return frames;
+  }
+
+  /** Runs one state. Returns a frame, `true` to go on, or `false` to wait for bytes. */
+  #step(): Frame | boolean {
+    switch (this.#state) {
+      case State.MAGIC:
+        return this.#readMagic();
+      case State.LENGTH:
+        return this.#readLength();
+      case State.HEADER:
+        return this.#readHeader();
+      case State.BODY:
+        return this.#readBody();
+      default:
+        return false;
+    }
+  }
+
+  #readMagic(): boolean {
+    if (this.#buffered < MAGIC.length) {
+      // Reject a wrong first byte at once: a JSON-lines peer never waits for more.
+      const first = this.#chunks[0];
+      if (first !== undefined && first[0] !== MAGIC[0]) throw protocolError('the stream does not start with the hopwire magic');
+      return false;
+    }
+    const magic = this.#consume(MAGIC.length);
+    if (!magic.equals(MAGIC)) throw protocolError(`bad magic 0x${magic.toString('hex')}`);
+    this.#state = State.LENGTH;
+    return true;
+  }
+
+  #readLength(): boolean {
+    if (this.#buffered < 4) return false;
+    const length = this.#consume(4).readUInt32BE(0);
+    if (length > this.#maxFrameBytes) {
+      throw new HopwireError(
+        ErrorCode.FRAME_TOO_LARGE,
+        `frame of ${length} bytes exceeds maxFrameBytes (${this.#maxFrameBytes})`,
+      );
+    }
+    if (length < HEADER_REST_BYTES) throw protocolError(`frame length ${length} is shorter than the header`);
+    this.#length = length;
+    this.#state = State.HEADER;
+    return true;
+  }
+
+  #readHeader(): boolean {
+    if (this.#buffered < HEADER_REST_BYTES) return false;
+    const h = this.#consume(HEADER_REST_BYTES);
+    const kind = h[0] ?? 0;
+    const flags = h[1] ?? 0;
+    const typeLength = h.readUInt16BE(2);
+    const id = h.readUInt32BE(4);
+    const payloadLength = h.readUInt32BE(8);
+    const attachmentCount = h.readUInt16BE(12);
+    const reserved = h.readUInt16BE(14);
+    if (kind === 0 || kind > MAX_FRAME_KIND) throw protocolError(`unknown frame kind ${kind}`);
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw protocolError(`reserved flag bits set (0x${flags.toString(16)})`);
+    if (reserved !== 0) throw protocolError('reserved header field is not 0');
+    if (typeLength > MAX_TYPE_NAME_BYTES) throw protocolError(`type name of ${typeLength} bytes is longer than ${MAX_TYPE_NAME_BYTES}`);
+    if (attachmentCount > this.#maxAttachments) {
+      throw protocolError(`${attachmentCount} attachments exceed the limit of ${this.#maxAttachments}`);
+    }
+    const body = this.#length - HEADER_REST_BYTES;
+    if (4 * attachmentCount + typeLength + payloadLength > body) {
+      throw protocolError(`frame length ${this.#length} is too short for its type name, payload and attachment table`);
+    }
+    if (attachmentCount === 0 && typeLength + payloadLength !== body) {
+      throw protocolError(`frame length ${this.#length} does not match its type name and payload`);
+    }
+    this.#header = { length: this.#length, kind: kind as FrameKind, flags, typeLength, id, payloadLength, attachmentCount };
+    this.#state = State.BODY;
+    return true;
+  }
+
+  #readBody(): Frame | false {
+    const header = this.#header;
+    const bodyLength = this.#length - HEADER_REST_BYTES;
+    if (header === undefined || this.#buffered < bodyLength) return false;
+    const body = this.#consume(bodyLength);
+    this.#header = undefined;
+    this.#state = State.LENGTH;
+    return parseBody(header, body);
+  }
+
+  /** Takes `n` bytes off the front: a view when one chunk holds them, else one copy. */
+  #consume(n: number): Buffer {
+    this.#buffered -= n;
+    const first = this.#chunks[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const chunk = this.#chunks[0];
+      if (chunk === undefined) throw new Error('frame decoder: buffered byte count is out of step');
+      const take = Math.min(chunk.length, n - offset);
+      chunk.copy(out, offset, 0, take);
+      offset += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    return out;
+  }
+
+  #fail(err: unknown): never {
+    this.#state = State.FAILED;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#header = undefined;
+    this.#error =
+      err instanceof HopwireError
+        ? err
+        : new HopwireError(ErrorCode.PROTOCOL, `malformed frame: ${String(err)}`, { cause: err });
+    throw this.#error;
+  }
+}
+
+/** Splits a whole body into type name, payload and attachments. */
+function parseBody(h: Header, body: Buffer): Frame {
+  let offset = 4 * h.attachmentCount;
+  const lengths: number[] = [];
+  let total = offset + h.typeLength + h.payloadLength;
+  for (let i = 0; i < h.attachmentCount; i++) {
+    const n = body.readUInt32BE(4 * i);
+    lengths.push(n);
+    total += n;
+  }
+  if (total !== body.length) {
+    throw protocolError(`frame length ${h.length} does not match the sum of its parts`);
+  }
+  const type = h.typeLength === 0 ? '' : body.toString('utf8', offset, offset + h.typeLength);
+  offset += h.typeLength;
+  const payload = body.subarray(offset, offset + h.payloadLength);
+  offset += h.payloadLength;
+  const attachments: Buffer[] = [];
+  for (const n of lengths) {
+    attachments.push(body.subarray(offset, offset + n));
+    offset += n;
+  }
+  return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments };
+}
+
+function protocolError(message: string): HopwireError {
+  return new HopwireError(ErrorCode.PROTOCOL, message);
+}

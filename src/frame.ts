@@ -1,0 +1,160 @@
+/**
+ * The binary frame: its layout, its kinds and flags, and the encoder.
+ * Pure: no sockets, no timers. `docs/protocol.md` describes the same layout
+ * with hex examples; `test/frame.golden.test.ts` pins it byte for byte.
+ *
+ * ```
+ * offset size field
+ *  0      4   length       u32 BE: bytes after this field (header rest + body)
+ *  4      1   kind         FrameKind
+ *  5      1   flags        FrameFlags; reserved bits must be 0
+ *  6      2   typeLength   u16 BE: bytes of the type name (≤ 255)
+ *  8      4   id           u32 BE: request id, 0 when the kind has none
+ * 12      4   payloadLength u32 BE
+ * 16      2   attachments  u16 BE: attachment count
+ * 18      2   reserved     must be 0
+ * 20    4×n   attachment lengths, u32 BE each
+ *  …          type name (UTF-8), payload (UTF-8 JSON), attachments (raw bytes)
+ * ```
+ *
+ * @module
+ */
+
+/** Protocol version spoken by this release. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * Four bytes every hopwire peer sends before its first frame. The first byte
+ * is not ASCII, so no JSON text can start with it: a server tells a hopwire
+ * peer from a JSON-lines peer by its first byte.
+ */
+export const MAGIC: Readonly<Buffer> = Buffer.from([0x89, 0x48, 0x4f, 0x50]); // "\x89HOP"
+
+/** Bytes of the fixed header, counting the length field. */
+export const HEADER_BYTES = 20;
+/** Bytes of the header after the length field. */
+export const HEADER_REST_BYTES = HEADER_BYTES - 4;
+/** Longest type name, in UTF-8 bytes. */
+export const MAX_TYPE_NAME_BYTES = 255;
+/** Largest value of a u32 field. */
+export const MAX_U32 = 0xffff_ffff;
+
+/** What a frame is. Values 9–63 are reserved for later versions (negotiated in the hello). */
+export const FrameKind = {
+  /** Handshake: JSON `{ version, min, caps, … }`; the first frame each side sends. */
+  HELLO: 1,
+  /** A one-way message. */
+  MESSAGE: 2,
+  /** A request; `id` is the request id the reply will carry. */
+  REQUEST: 3,
+  /** A successful reply to request `id`. */
+  REPLY: 4,
+  /** A failed reply to request `id`: JSON `{ message, code?, name?, stack? }`. */
+  ERROR: 5,
+  /** Liveness probe; the peer answers with PONG. */
+  PING: 6,
+  /** Answer to PING. */
+  PONG: 7,
+  /** The sender is closing: JSON `{ code, reason }`. */
+  GOODBYE: 8,
+} as const;
+
+/** One of the {@link FrameKind} values. */
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Highest kind number this version defines. */
+export const MAX_FRAME_KIND: number = FrameKind.GOODBYE;
+
+/** Frame flag bits. Bits not listed here are reserved and must be 0. */
+export const FrameFlags = {
+  /** The payload holds tagged values (`{"$hw": …}`) that the receiver must revive. */
+  TAGGED: 0x01,
+} as const;
+
+/** Mask of the flag bits this version defines. */
+export const KNOWN_FLAGS: number = FrameFlags.TAGGED;
+
+/** A decoded frame. Buffers may share memory with the bytes they came from. */
+export interface Frame {
+  /** What the frame is. */
+  kind: FrameKind;
+  /** {@link FrameFlags} bits. */
+  flags: number;
+  /** Request id for REQUEST, REPLY and ERROR; 0 otherwise. */
+  id: number;
+  /** The sender's type name of the top-level value, or `''`. */
+  type: string;
+  /** The JSON payload, UTF-8. */
+  payload: Buffer;
+  /** Raw binary attachments referenced from the payload. */
+  attachments: Buffer[];
+}
+
+/** What {@link encodeFrame} needs. */
+export interface FrameInput {
+  /** What the frame is. */
+  kind: FrameKind;
+  /** {@link FrameFlags} bits. @default 0 */
+  flags?: number;
+  /** Request id. @default 0 */
+  id?: number;
+  /** Type name of the top-level value. @default '' */
+  type?: string;
+  /** The JSON payload, as text or bytes. @default '' */
+  payload?: string | Buffer;
+  /** Binary attachments. @default [] */
+  attachments?: readonly Uint8Array[];
+}
+
+/**
+ * Encodes one frame. Returns the header-and-payload buffer followed by the
+ * attachments as they are (not copied), ready for one vectored write.
+ *
+ * @throws RangeError when a field does not fit its width; callers check
+ * sizes against their limits before encoding.
+ */
+export function encodeFrame(input: FrameInput): Buffer[] {
+  const { kind, flags = 0, id = 0, type = '', payload = '', attachments = [] } = input;
+  const typeLength = type === '' ? 0 : Buffer.byteLength(type, 'utf8');
+  if (typeLength > MAX_TYPE_NAME_BYTES) {
+    throw new RangeError(`type name is ${typeLength} bytes; the limit is ${MAX_TYPE_NAME_BYTES}`);
+  }
+  if (attachments.length > 0xffff) throw new RangeError('more than 65535 attachments in one frame');
+  const payloadLength = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  const tableBytes = 4 * attachments.length;
+  let attachmentBytes = 0;
+  for (const a of attachments) attachmentBytes += a.byteLength;
+  const length = HEADER_REST_BYTES + tableBytes + typeLength + payloadLength + attachmentBytes;
+  if (length > MAX_U32) throw new RangeError(`frame of ${length} bytes does not fit the u32 length`);
+
+  const head = Buffer.allocUnsafe(HEADER_BYTES + tableBytes + typeLength + payloadLength);
+  head.writeUInt32BE(length, 0);
+  head[4] = kind;
+  head[5] = flags;
+  head.writeUInt16BE(typeLength, 6);
+  head.writeUInt32BE(id, 8);
+  head.writeUInt32BE(payloadLength, 12);
+  head.writeUInt16BE(attachments.length, 16);
+  head.writeUInt16BE(0, 18);
+  let offset = HEADER_BYTES;
+  for (const a of attachments) {
+    head.writeUInt32BE(a.byteLength, offset);
+    offset += 4;
+  }
+  if (typeLength > 0) offset += head.write(type, offset, 'utf8');
+  if (typeof payload === 'string') head.write(payload, offset, 'utf8');
+  else payload.copy(head, offset);
+
+  if (attachments.length === 0) return [head];
+  const out: Buffer[] = [head];
+  for (const a of attachments) {
+    out.push(Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return out;
+}
+
+/** Encodes one frame into a single buffer (tests, small control frames). */
+export function encodeFrameToBuffer(input: FrameInput): Buffer {
+  const parts = encodeFrame(input);
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+}
