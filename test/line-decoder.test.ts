@@ -147,7 +147,7 @@ describe('LineDecoder', () => {
       // re-joining the held bytes per chunk would copy ~20 GB here.
       const concat = Buffer.concat.bind(Buffer);
       let copied = 0;
-      Buffer.concat = (list: readonly Uint8Array[], total?: number): Buffer => {
+      Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
         const out = concat(list, total);
         copied += out.length;
         return out;

@@ -1,0 +1,182 @@
+/**
+ * The table of requests waiting for their replies on one connection: ids,
+ * timeouts and abort signals. Knows nothing of sockets: the connection sends
+ * the request with the id it gets here and settles it when the reply comes.
+ *
+ * @module
+ */
+import { ErrorCode, HopwireError } from './errors.js';
+
+/** The largest request id: ids are uint32 on the wire. */
+const MAX_ID = 0xffff_ffff;
+/** The longest delay Node timers accept; beyond it Node fires after 1 ms instead. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+/** The message of an AbortError, as Node writes it. */
+const ABORT_MESSAGE = 'The operation was aborted';
+
+/** Options of {@link PendingRequests}: the connection resolves its `maxPendingRequests` option into them. */
+export interface PendingRequestsOptions {
+  /** How many requests may wait for a reply at once (an integer from 1 to 2^32 - 1). @default 10000 */
+  maxPending: number;
+}
+
+/** A registered request: the id to send it with and the promise of its reply. */
+export interface PendingEntry<T> {
+  /** The request id, a uint32 other than 0. */
+  id: number;
+  /** Settles with the reply, or rejects on timeout, abort or disconnection. */
+  promise: Promise<T>;
+}
+
+/**
+ * An AbortError like Node's own: `name` `'AbortError'`, `code` `'ABORT_ERR'`,
+ * message `'The operation was aborted'`, and the signal's reason as `cause`.
+ *
+ * @param reason - why it was aborted, usually `signal.reason`
+ */
+export function createAbortError(reason?: unknown): Error {
+  const error = new Error(ABORT_MESSAGE, reason === undefined ? undefined : { cause: reason });
+  error.name = 'AbortError';
+  return Object.assign(error, { code: 'ABORT_ERR' });
+}
+
+interface Entry<T> {
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Requests waiting for replies. Every way an entry settles (reply, error,
+ * timeout, abort, {@link PendingRequests.rejectAll}) removes it, clears its
+ * timer and removes its abort listener, so nothing leaks. Timers are
+ * `unref()`ed: a waiting request never keeps the program alive by itself.
+ *
+ * @typeParam T - the type of a reply
+ */
+export class PendingRequests<T = unknown> {
+  readonly #maxPending: number;
+  readonly #entries = new Map<number, Entry<T>>();
+  #nextId = 1;
+
+  /**
+   * @param options - limits
+   * @throws {@link HopwireError} `ERR_INVALID_OPTION` for bad options
+   */
+  constructor(options: PendingRequestsOptions) {
+    const { maxPending } = options;
+    if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > MAX_ID) {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, `maxPending must be an integer from 1 to ${MAX_ID}, got ${String(maxPending)}`);
+    }
+    this.#maxPending = maxPending;
+  }
+
+  /** How many requests are waiting. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** True when `id` is waiting for its reply. */
+  has(id: number): boolean {
+    return this.#entries.has(id);
+  }
+
+  /**
+   * Registers a request: allocates an id (1, 2, … wrapping after 2^32 - 1 back
+   * to 1, never 0, skipping ids still waiting), starts its timeout and listens
+   * to its signal.
+   *
+   * @param timeout - ms before it rejects with `ERR_REQUEST_TIMEOUT`; 0 or `Infinity` for none (capped at 2^31 - 1)
+   * @param signal - rejects it with an AbortError when aborted
+   * @param label - names the request in the timeout message instead of its id
+   * @throws an AbortError if `signal` is already aborted, so the caller never sends
+   * @throws {@link HopwireError} `ERR_TOO_MANY_PENDING` when `maxPending` requests already wait
+   * @throws {@link HopwireError} `ERR_INVALID_OPTION` for a negative or NaN timeout
+   */
+  add(timeout: number, signal?: AbortSignal, label?: string): PendingEntry<T> {
+    if (signal?.aborted === true) throw createAbortError(signal.reason);
+    if (Number.isNaN(timeout) || timeout < 0) {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, `request timeout must be 0 or more, got ${String(timeout)}`);
+    }
+    if (this.#entries.size >= this.#maxPending) {
+      throw new HopwireError(ErrorCode.TOO_MANY_PENDING, `${this.#entries.size} requests already wait for a reply (maxPending ${this.#maxPending})`);
+    }
+    const id = this.#allocateId();
+    let entry!: Entry<T>;
+    const promise = new Promise<T>((resolve, reject) => {
+      entry = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+    });
+    if (timeout > 0 && timeout !== Infinity) {
+      const delay = Math.min(timeout, MAX_TIMER_DELAY);
+      entry.timer = setTimeout(() => {
+        this.reject(id, new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request ${label ?? String(id)} timed out after ${delay} ms`));
+      }, delay);
+      entry.timer.unref();
+    }
+    if (signal !== undefined) {
+      entry.onAbort = () => {
+        this.reject(id, createAbortError(signal.reason));
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    this.#entries.set(id, entry);
+    return { id, promise };
+  }
+
+  /**
+   * Settles a request with its reply.
+   * @returns false, doing nothing, when `id` is not waiting (unknown, or already settled)
+   */
+  resolve(id: number, value: T): boolean {
+    const entry = this.#take(id);
+    if (entry === undefined) return false;
+    entry.resolve(value);
+    return true;
+  }
+
+  /**
+   * Rejects a request.
+   * @returns false, doing nothing, when `id` is not waiting (unknown, or already settled)
+   */
+  reject(id: number, error: Error): boolean {
+    const entry = this.#take(id);
+    if (entry === undefined) return false;
+    entry.reject(error);
+    return true;
+  }
+
+  /** Rejects every waiting request with `error` and empties the table: the connection dropped or closed. */
+  rejectAll(error: Error): void {
+    for (const id of [...this.#entries.keys()]) this.reject(id, error);
+  }
+
+  /**
+   * Sets the next id to try. For tests of the wrap-around only.
+   * @internal
+   */
+  _setNextId(id: number): void {
+    if (!Number.isInteger(id) || id < 1 || id > MAX_ID) throw new HopwireError(ErrorCode.INVALID_OPTION, `id must be an integer from 1 to ${MAX_ID}`);
+    this.#nextId = id;
+  }
+
+  #allocateId(): number {
+    // Terminates: fewer than maxPending <= MAX_ID ids are in use.
+    for (;;) {
+      const id = this.#nextId;
+      this.#nextId = id >= MAX_ID ? 1 : id + 1;
+      if (!this.#entries.has(id)) return id;
+    }
+  }
+
+  /** Removes an entry and releases its timer and listener. */
+  #take(id: number): Entry<T> | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(id);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return entry;
+  }
+}
