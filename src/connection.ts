@@ -1,0 +1,617 @@
+/**
+ * One socket, for both sides: framing detection, the hello, write batching,
+ * heartbeat, the pending-request table and teardown. {@link Session} (server
+ * side) and {@link Client} hold one each and add only what differs.
+ *
+ * A connection never throws at its owner and never emits `'error'`: whatever
+ * the peer sends, the worst outcome is a closed connection whose
+ * {@link DisconnectInfo} says why.
+ *
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { debug } from './debug.js';
+import { ErrorCode, HopwireError } from './errors.js';
+import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { type Hello, agreeVersion, ourHello, parseHello } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import { LineDecoder, encodeLine } from './line-decoder.js';
+import type { ResolvedCommon } from './options.js';
+import { PendingRequests } from './pending-requests.js';
+import { errorPayload, remoteError } from './remote-error.js';
+import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
+
+/** How long a closing connection waits for the peer to close its side before destroying the socket. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Returned by {@link ConnectionHost.onRequest} when no handler is installed. */
+export const NO_HANDLER: unique symbol = Symbol('no handler');
+
+/** What comes with each received value. */
+export interface ReceiveMeta {
+  readonly type: string;
+  readonly known: boolean;
+  readonly unknownTypes: readonly string[];
+  readonly protocol: Protocol;
+}
+
+/** The owner of a connection: a Session or a Client. */
+export interface ConnectionHost {
+  /** The handshake is done (or the framing detected); the connection can send. */
+  onReady(conn: Connection): void;
+  /** A message arrived. */
+  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta): void;
+  /** A request arrived: return the reply (or a promise of it), or {@link NO_HANDLER}. */
+  onRequest(conn: Connection, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
+  /** The connection ended; called exactly once. */
+  onClose(conn: Connection, info: DisconnectInfo): void;
+  /** A listener of the owner threw; the owner decides where that goes. */
+  onListenerError(conn: Connection, err: unknown): void;
+}
+
+/** Connection settings beyond the common options. */
+export interface ConnectionSettings extends ResolvedCommon {
+  /** Which side of the hello this connection is. */
+  readonly role: 'client' | 'server';
+  /** Framing: a server may detect it from the first byte. */
+  readonly framing: Protocol | 'auto';
+  /** Server side, `'auto'` framing: silence for this long means a lines peer. */
+  readonly detectTimeout: number;
+  /** Server side: refuse lines peers. */
+  readonly refuseLines?: boolean;
+}
+
+type State = 'detecting' | 'handshaking' | 'ready' | 'closing' | 'closed';
+
+/** One socket speaking hopwire frames or JSON lines. */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #settings: ConnectionSettings;
+  readonly #host: ConnectionHost;
+  readonly #pending: PendingRequests;
+  readonly #heartbeat: Heartbeat | undefined;
+  readonly #abort = new AbortController();
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #state: State;
+  #protocol: Protocol | undefined;
+  #frames: FrameDecoder | undefined;
+  #lines: LineDecoder | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #corked = false;
+  #magicSent = false;
+  #incoming = 0;
+  #info: DisconnectInfo | undefined;
+  #peerHello: Hello | undefined;
+
+  /**
+   * @param socket - a connected socket
+   * @param settings - resolved options plus role and framing
+   * @param host - the owner to report to
+   */
+  constructor(socket: Socket, settings: ConnectionSettings, host: ConnectionHost) {
+    this.#socket = socket;
+    this.#settings = settings;
+    this.#host = host;
+    this.#pending = new PendingRequests({ maxPending: settings.maxPendingRequests });
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    if (settings.ping !== false) {
+      this.#heartbeat = new Heartbeat(
+        { sendPing: () => { this.#writeControl(FrameKind.PING); }, onDead: (n) => { this.#onDead(n); } },
+        settings.ping,
+      );
+    }
+    socket.setNoDelay(true); // a no-op on Unix sockets
+    socket.on('data', this.#onData);
+    socket.on('error', this.#onSocketError);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onSocketClose);
+
+    if (settings.framing === 'auto') {
+      this.#state = 'detecting';
+      this.#startTimer(settings.detectTimeout, () => { this.#detected('lines'); });
+    } else if (settings.framing === 'lines') {
+      this.#state = 'detecting';
+      queueMicrotask(() => { this.#detected('lines'); });
+    } else {
+      this.#state = 'handshaking';
+      this.#useBinary();
+      if (settings.role === 'client') this.#sendHello();
+    }
+  }
+
+  /** The framing, once known. */
+  get protocol(): Protocol | undefined {
+    return this.#protocol;
+  }
+
+  /** True between the end of the hello and the start of closing. */
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** True once the socket is gone. */
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Why it ended, once it has. */
+  get disconnectInfo(): DisconnectInfo | undefined {
+    return this.#info;
+  }
+
+  /** The peer's address (TCP) or `undefined` (Unix sockets). */
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+
+  /** The peer's port (TCP). */
+  get remotePort(): number | undefined {
+    return this.#socket.remotePort;
+  }
+
+  /** Requests waiting for a reply. */
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  /** Bytes waiting in the socket's write buffer. */
+  get writableLength(): number {
+    return this.#socket.writableLength;
+  }
+
+  /** Resolves once the socket has closed. */
+  get whenClosed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** Sends one message; resolves when its bytes are handed to the OS. */
+  send(value: unknown): Promise<void> {
+    const refusal = this.#refuseSend();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    try {
+      return this.#write(this.encodeMessage(value));
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
+  }
+
+  /**
+   * Encodes a message once, for this connection's framing; {@link sendEncoded}
+   * writes it. `Server.sendAll` uses this to encode once per framing.
+   */
+  encodeMessage(value: unknown): Buffer[] {
+    if (this.#protocol === 'lines') return [encodeLine(value, this.#settings.sendTerminator)];
+    const e = this.#settings.codec.encode(value);
+    return encodeFrame({
+      kind: FrameKind.MESSAGE,
+      flags: e.tagged ? FrameFlags.TAGGED : 0,
+      type: e.type,
+      payload: e.payload,
+      attachments: e.attachments,
+    });
+  }
+
+  /** Writes what {@link encodeMessage} produced. */
+  sendEncoded(parts: Buffer[]): Promise<void> {
+    const refusal = this.#refuseSend();
+    return refusal === undefined ? this.#write(parts) : Promise.reject(refusal);
+  }
+
+  /** Sends a request; resolves with the reply. */
+  request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
+    const refusal = this.#refuseSend();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    if (this.#protocol === 'lines') {
+      return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests'));
+    }
+    let id: number;
+    let promise: Promise<unknown>;
+    let parts: Buffer[];
+    try {
+      const e = this.#settings.codec.encode(value);
+      ({ id, promise } = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal));
+      parts = encodeFrame({
+        kind: FrameKind.REQUEST,
+        flags: e.tagged ? FrameFlags.TAGGED : 0,
+        id,
+        type: e.type,
+        payload: e.payload,
+        attachments: e.attachments,
+      });
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
+    this.#write(parts).catch((err: unknown) => this.#pending.reject(id, err as Error));
+    return promise;
+  }
+
+  /**
+   * Closes gracefully: says goodbye, ends the socket, and destroys it if the
+   * peer has not closed its side within a second. Resolves once closed.
+   */
+  close(): Promise<void> {
+    this.#shutdown({ reason: 'closed', message: 'closed by this side' });
+    return this.#closed;
+  }
+
+  /** Closes at once, without a goodbye. */
+  destroy(info: DisconnectInfo = { reason: 'closed', message: 'destroyed by this side' }): void {
+    this.#info ??= info;
+    this.#socket.destroy();
+  }
+
+  // ---- receiving ---------------------------------------------------------
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state === 'detecting') {
+      if (chunk.length === 0) return;
+      if (chunk[0] === MAGIC[0]) {
+        this.#clearTimer();
+        this.#state = 'handshaking';
+        this.#useBinary();
+      } else {
+        this.#detected('lines');
+        if ((this.#state as State) !== 'ready') return;
+      }
+    }
+    if (this.#frames !== undefined) this.#receiveFrames(chunk, this.#frames);
+    else if (this.#lines !== undefined) this.#receiveLines(chunk, this.#lines);
+  };
+
+  #receiveFrames(chunk: Buffer, decoder: FrameDecoder): void {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (err) {
+      this.#protocolError(err);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#state === 'closing' || this.#state === 'closed') return;
+      this.#heartbeat?.alive();
+      try {
+        this.#onFrame(frame);
+      } catch (err) {
+        this.#protocolError(err);
+        return;
+      }
+    }
+  }
+
+  #receiveLines(chunk: Buffer, decoder: LineDecoder): void {
+    let results;
+    try {
+      results = decoder.push(chunk);
+    } catch (err) {
+      this.#protocolError(err);
+      return;
+    }
+    for (const r of results) {
+      if (this.#state !== 'ready') return;
+      if (r.ok) {
+        this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' });
+      } else {
+        debug('lines peer sent invalid JSON: %s', r.error.message);
+        this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
+      }
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    if (this.#state === 'handshaking') {
+      if (frame.kind === FrameKind.HELLO) this.#onHello(frame);
+      else if (frame.kind === FrameKind.GOODBYE) this.#onGoodbye(frame);
+      else throw new HopwireError(ErrorCode.PROTOCOL, `frame of kind ${frame.kind} before the hello`);
+      return;
+    }
+    switch (frame.kind) {
+      case FrameKind.MESSAGE:
+        this.#onMessage(frame);
+        return;
+      case FrameKind.REQUEST:
+        this.#onRequest(frame);
+        return;
+      case FrameKind.REPLY:
+        this.#onReply(frame);
+        return;
+      case FrameKind.ERROR:
+        if (!this.#pending.reject(frame.id, remoteError(frame.payload))) debug('error reply for unknown request %d dropped', frame.id);
+        return;
+      case FrameKind.PING:
+        this.#writeControl(FrameKind.PONG);
+        return;
+      case FrameKind.PONG:
+        return; // alive() already ran
+      case FrameKind.GOODBYE:
+        this.#onGoodbye(frame);
+        return;
+      default:
+        throw new HopwireError(ErrorCode.PROTOCOL, `unexpected frame of kind ${frame.kind} after the hello`);
+    }
+  }
+
+  #onHello(frame: Frame): void {
+    const theirs = parseHello(frame.payload);
+    const ours = ourHello();
+    try {
+      agreeVersion(ours, theirs);
+    } catch (err) {
+      this.#protocolError(err);
+      return;
+    }
+    this.#peerHello = theirs;
+    if (this.#settings.role === 'server') this.#sendHello();
+    this.#becomeReady();
+  }
+
+  #onGoodbye(frame: Frame): void {
+    let message = 'the peer closed the connection';
+    let error: HopwireError | undefined;
+    try {
+      const data = JSON.parse(frame.payload.toString('utf8')) as { code?: unknown; reason?: unknown };
+      if (typeof data.reason === 'string') message = `the peer closed the connection: ${data.reason.slice(0, 500)}`;
+      if (data.code === ErrorCode.VERSION) error = new HopwireError(ErrorCode.VERSION, message);
+    } catch {
+      // a goodbye without a readable reason is still a goodbye
+    }
+    this.#shutdown({ reason: error === undefined ? 'remote-closed' : 'protocol-error', message, ...(error ? { error } : {}) }, false);
+  }
+
+  #onMessage(frame: Frame): void {
+    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
+    this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' });
+  }
+
+  #onReply(frame: Frame): void {
+    if (!this.#pending.has(frame.id)) {
+      debug('reply for unknown request %d dropped', frame.id);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0).value;
+    } catch (err) {
+      this.#pending.reject(frame.id, err as Error);
+      throw err;
+    }
+    this.#pending.resolve(frame.id, value);
+  }
+
+  #onRequest(frame: Frame): void {
+    const id = frame.id;
+    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
+    if (this.#incoming >= this.#settings.maxPendingRequests) {
+      this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
+      return;
+    }
+    const meta: ReceiveMeta = { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' };
+    let result: unknown;
+    try {
+      result = this.#host.onRequest(this, d.value, meta, this.#abort.signal);
+    } catch (err) {
+      this.#writeError(id, err);
+      return;
+    }
+    if (result === NO_HANDLER) {
+      this.#writeError(id, new HopwireError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
+      return;
+    }
+    this.#incoming++;
+    Promise.resolve(result).then(
+      (reply) => {
+        this.#incoming--;
+        this.#writeReply(id, reply);
+      },
+      (err: unknown) => {
+        this.#incoming--;
+        this.#writeError(id, err);
+      },
+    );
+  }
+
+  #deliver(value: unknown, meta: ReceiveMeta): void {
+    try {
+      this.#host.onMessage(this, value, meta);
+    } catch (err) {
+      this.#host.onListenerError(this, err);
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  #refuseSend(): HopwireError | undefined {
+    if (this.#state === 'ready') return undefined;
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return this.#info?.reason === 'closed'
+        ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
+        : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info?.message ?? 'closing'}`);
+    }
+    return new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection is not ready yet');
+  }
+
+  /** Writes parts in this tick's batch; resolves when they reach the OS. */
+  #write(parts: Buffer[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#cork();
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) this.#socket.write(parts[i] as Buffer);
+      this.#socket.write(parts[last] as Buffer, (err) => {
+        if (err) reject(new HopwireError(ErrorCode.NOT_CONNECTED, `write failed: ${err.message}`, { cause: err }));
+        else resolve();
+      });
+    });
+  }
+
+  /** Writes without waiting (control frames, replies): failures show up as a closed socket. */
+  #writeRaw(...parts: Buffer[]): void {
+    if (this.#socket.destroyed || !this.#socket.writable) return;
+    this.#cork();
+    for (const p of parts) this.#socket.write(p);
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    process.nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
+
+  #writeControl(kind: FrameKind, payload = ''): void {
+    this.#writeRaw(...encodeFrame({ kind, payload }));
+  }
+
+  #sendHello(): void {
+    const hello = JSON.stringify(ourHello());
+    this.#magicSent = true;
+    this.#writeRaw(MAGIC, ...encodeFrame({ kind: FrameKind.HELLO, payload: hello }));
+  }
+
+  #writeReply(id: number, reply: unknown): void {
+    if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
+    let parts: Buffer[];
+    try {
+      const e = this.#settings.codec.encode(reply);
+      parts = encodeFrame({ kind: FrameKind.REPLY, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
+    } catch (err) {
+      this.#writeError(id, err);
+      return;
+    }
+    this.#writeRaw(...parts);
+  }
+
+  #writeError(id: number, err: unknown): void {
+    if (this.#state !== 'ready') return;
+    const payload = JSON.stringify(errorPayload(err, this.#settings.sendErrorStacks));
+    this.#writeRaw(...encodeFrame({ kind: FrameKind.ERROR, id, payload }));
+  }
+
+  // ---- lifecycle -----------------------------------------------------------
+
+  #useBinary(): void {
+    this.#protocol = 'binary';
+    this.#frames = new FrameDecoder({ maxFrameBytes: this.#settings.maxFrameBytes, expectMagic: true });
+    this.#startTimer(this.#settings.handshakeTimeout, () => {
+      this.#shutdown(
+        { reason: 'handshake-timeout', message: `no hello within ${this.#settings.handshakeTimeout} ms`, error: new HopwireError(ErrorCode.HANDSHAKE_TIMEOUT, 'handshake timed out') },
+        false,
+      );
+    });
+  }
+
+  #detected(protocol: Protocol): void {
+    if (this.#state !== 'detecting') return;
+    this.#clearTimer();
+    if (protocol === 'lines' && this.#settings.refuseLines === true) {
+      this.#shutdown({ reason: 'protocol-error', message: 'JSON-lines peers are refused', error: new HopwireError(ErrorCode.PROTOCOL, 'not a hopwire peer') }, false);
+      return;
+    }
+    this.#protocol = 'lines';
+    this.#lines = new LineDecoder({ terminator: this.#settings.receiveTerminator, maxLineBytes: this.#settings.maxLineBytes });
+    this.#becomeReady();
+  }
+
+  #becomeReady(): void {
+    this.#clearTimer();
+    this.#state = 'ready';
+    if (this.#protocol === 'binary') this.#heartbeat?.start();
+    debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
+    try {
+      this.#host.onReady(this);
+    } catch (err) {
+      this.#host.onListenerError(this, err);
+    }
+  }
+
+  #onDead(missed: number): void {
+    debug('peer missed %d pings; dropping it', missed);
+    this.destroy({ reason: 'ping-timeout', message: `the peer missed ${missed} pings`, error: new HopwireError(ErrorCode.PING_TIMEOUT, `no answer to ${missed} pings`) });
+  }
+
+  #protocolError(err: unknown): void {
+    const error = err instanceof HopwireError ? err : new HopwireError(ErrorCode.PROTOCOL, String(err), { cause: err });
+    debug('protocol error: %s', error.message);
+    this.#shutdown({ reason: 'protocol-error', message: error.message, error }, true, error);
+  }
+
+  /**
+   * Starts closing: tells the peer why (goodbye frame or error line), ends
+   * the socket, and destroys it after a grace period.
+   */
+  #shutdown(info: DisconnectInfo, sayGoodbye = true, error?: HopwireError): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    const wasReady = this.#state === 'ready' || this.#state === 'handshaking';
+    this.#info ??= info;
+    this.#state = 'closing';
+    this.#heartbeat?.stop();
+    this.#clearTimer();
+    if (sayGoodbye && this.#protocol === 'binary' && wasReady) {
+      const code = error?.code ?? 'closed';
+      if (!this.#magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
+      this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: info.message.slice(0, 500) }));
+    } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
+      this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
+    }
+    this.#pending.rejectAll(this.#refuseSend() ?? new HopwireError(ErrorCode.CLOSED, 'closed'));
+    this.#abort.abort();
+    if (this.#corked) this.#uncork();
+    this.#socket.end();
+    this.#startTimer(CLOSE_GRACE_MS, () => this.#socket.destroy());
+  }
+
+  readonly #onEnd = (): void => {
+    // The peer finished its side: finish ours.
+    this.#shutdown({ reason: 'remote-closed', message: 'the peer closed the connection' }, false);
+  };
+
+  readonly #onSocketError = (err: Error): void => {
+    debug('socket error: %s', err.message);
+    this.#info ??= { reason: 'socket-error', message: err.message, error: err };
+  };
+
+  readonly #onSocketClose = (): void => {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#info ??= { reason: 'remote-closed', message: 'the connection was lost' };
+    this.#heartbeat?.stop();
+    this.#clearTimer();
+    const err =
+      this.#info.reason === 'closed'
+        ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
+        : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info.message}`);
+    this.#pending.rejectAll(err);
+    this.#abort.abort();
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('end', this.#onEnd);
+    // the 'error' listener stays: a late socket error must never become uncaught
+    this.#resolveClosed();
+    this.#host.onClose(this, this.#info);
+  };
+
+  #startTimer(ms: number, fn: () => void): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(fn, ms);
+    this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The hello the peer sent (binary connections). */
+  get peerHello(): Hello | undefined {
+    return this.#peerHello;
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

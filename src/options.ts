@@ -1,0 +1,280 @@
+/**
+ * Every option of {@link Server} and {@link Client}, with its default, and
+ * the resolvers that validate and freeze them once, at construction. A bad
+ * option throws `ERR_INVALID_OPTION` from the constructor, never later.
+ *
+ * @module
+ */
+import { Codec } from './codec.js';
+import { ErrorCode, HopwireError } from './errors.js';
+import type { Jitter } from './backoff.js';
+import { TypeRegistry, type TypeSpec } from './type-registry.js';
+
+/** Heartbeat settings. */
+export interface PingOptions {
+  /** Milliseconds between pings. @default 5000 */
+  interval?: number;
+  /** Unanswered pings after which the peer is declared dead. @default 3 */
+  misses?: number;
+}
+
+/** Auto-reconnect settings of a {@link Client}. */
+export interface ReconnectOptions {
+  /** First delay, in ms. @default 100 */
+  initial?: number;
+  /** Largest delay, in ms. @default 10000 */
+  max?: number;
+  /** Growth factor per attempt. @default 2 */
+  multiplier?: number;
+  /** Randomisation of each delay. @default 'equal' */
+  jitter?: Jitter;
+  /**
+   * Keep trying when the very first `connect()` finds no server, instead of
+   * rejecting.
+   * @default false
+   */
+  retryFirstConnect?: boolean;
+}
+
+/** A line terminator, or one for each direction. */
+export type LineTerminator = string | { receive: string; send: string };
+
+/** Options shared by {@link Server} and {@link Client}. */
+export interface CommonOptions {
+  /** Classes to rebuild on receipt, or a ready {@link TypeRegistry}. @default none */
+  types?: Iterable<TypeSpec> | TypeRegistry;
+  /** Default `request()` timeout in ms; 0 waits forever. @default 30000 */
+  requestTimeout?: number;
+  /** Heartbeat, or `false` for none. @default { interval: 5000, misses: 3 } */
+  ping?: PingOptions | false;
+  /** Largest frame accepted, in bytes. @default 16 MiB */
+  maxFrameBytes?: number;
+  /** Longest JSON line accepted from a lines peer, in bytes. @default 1 MiB */
+  maxLineBytes?: number;
+  /** Most requests in flight per connection, each way. @default 10000 */
+  maxPendingRequests?: number;
+  /** Deepest nesting of a value, encoding or decoding. @default 256 */
+  maxDepth?: number;
+  /** Time allowed for the hello exchange, in ms. @default 5000 */
+  handshakeTimeout?: number;
+  /** Terminator of JSON lines. @default '\n' */
+  lineTerminator?: LineTerminator;
+  /** Send the stack of a failing request handler's error to the requester. @default false */
+  sendErrorStacks?: boolean;
+}
+
+/** Options of {@link Server}. */
+export interface ServerOptions extends CommonOptions {
+  /** TCP port; 0 picks a free one. Ignored when `path` is set. @default 0 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Unix domain socket path, instead of TCP. */
+  path?: string;
+  /** File mode of the Unix socket. @default 0o600 */
+  socketMode?: number;
+  /**
+   * Framing: `'auto'` tells hopwire peers from JSON-lines peers by their
+   * first byte; `'binary'` refuses lines peers; `'lines'` speaks only lines.
+   * @default 'auto'
+   */
+  protocol?: 'auto' | 'binary' | 'lines';
+  /** A peer that sends nothing for this long (ms) is taken as a JSON-lines peer. @default 200 */
+  detectTimeout?: number;
+}
+
+/** Options of {@link Client}. */
+export interface ClientOptions extends CommonOptions {
+  /** TCP port of the server. */
+  port?: number;
+  /** Host of the server. @default '127.0.0.1' */
+  host?: string;
+  /** Unix domain socket path of the server, instead of TCP. */
+  path?: string;
+  /** `'lines'` talks JSON lines to a server that is not hopwire. @default 'binary' */
+  protocol?: 'binary' | 'lines';
+  /** Auto-reconnect, or `false` for none. @default see {@link ReconnectOptions} */
+  reconnect?: ReconnectOptions | false;
+  /** Time allowed to open the socket, in ms. @default 5000 */
+  connectTimeout?: number;
+  /** Most messages a `messages()` iterator buffers before it fails with `ERR_QUEUE_FULL`. @default 65536 */
+  maxIteratorBuffer?: number;
+}
+
+/** The resolved, frozen form of {@link CommonOptions}. */
+export interface ResolvedCommon {
+  readonly codec: Codec;
+  readonly requestTimeout: number;
+  readonly ping: Readonly<Required<PingOptions>> | false;
+  readonly maxFrameBytes: number;
+  readonly maxLineBytes: number;
+  readonly maxPendingRequests: number;
+  readonly handshakeTimeout: number;
+  readonly receiveTerminator: string;
+  readonly sendTerminator: string;
+  readonly sendErrorStacks: boolean;
+}
+
+/** Where a socket lives. */
+export type Endpoint = { readonly port: number; readonly host: string } | { readonly path: string };
+
+/** The resolved, frozen form of {@link ServerOptions}. */
+export interface ResolvedServerOptions extends ResolvedCommon {
+  readonly endpoint: Endpoint;
+  readonly socketMode: number;
+  readonly protocol: 'auto' | 'binary' | 'lines';
+  readonly detectTimeout: number;
+}
+
+/** The resolved, frozen form of {@link ClientOptions}. */
+export interface ResolvedClientOptions extends ResolvedCommon {
+  readonly endpoint: Endpoint;
+  readonly protocol: 'binary' | 'lines';
+  readonly reconnect: Readonly<Required<ReconnectOptions>> | false;
+  readonly connectTimeout: number;
+  readonly maxIteratorBuffer: number;
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  requestTimeout: 30_000,
+  ping: Object.freeze({ interval: 5_000, misses: 3 }),
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxLineBytes: 1024 * 1024,
+  maxPendingRequests: 10_000,
+  maxDepth: 256,
+  handshakeTimeout: 5_000,
+  lineTerminator: '\n',
+  socketMode: 0o600,
+  detectTimeout: 200,
+  reconnect: Object.freeze({ initial: 100, max: 10_000, multiplier: 2, jitter: 'equal', retryFirstConnect: false }),
+  connectTimeout: 5_000,
+  maxIteratorBuffer: 65_536,
+});
+
+/** Resolves server options. @throws HopwireError `ERR_INVALID_OPTION` */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const o = checkObject(options, 'server options');
+  const protocol = oneOf(o.protocol, 'protocol', ['auto', 'binary', 'lines'] as const, 'auto');
+  return Object.freeze({
+    ...resolveCommon(o),
+    endpoint: resolveEndpoint(o, false),
+    socketMode: integer(o.socketMode, 'socketMode', DEFAULTS.socketMode, 0, 0o777),
+    protocol,
+    detectTimeout: integer(o.detectTimeout, 'detectTimeout', DEFAULTS.detectTimeout, 0),
+  });
+}
+
+/** Resolves client options. @throws HopwireError `ERR_INVALID_OPTION` */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const o = checkObject(options, 'client options');
+  const protocol = oneOf(o.protocol, 'protocol', ['binary', 'lines'] as const, 'binary');
+  return Object.freeze({
+    ...resolveCommon(o),
+    endpoint: resolveEndpoint(o, true),
+    protocol,
+    reconnect: resolveReconnect(o.reconnect),
+    connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1),
+    maxIteratorBuffer: integer(o.maxIteratorBuffer, 'maxIteratorBuffer', DEFAULTS.maxIteratorBuffer, 1),
+  });
+}
+
+function resolveCommon(o: CommonOptions): ResolvedCommon {
+  const registry = o.types instanceof TypeRegistry ? o.types : new TypeRegistry(o.types ?? []);
+  const maxDepth = integer(o.maxDepth, 'maxDepth', DEFAULTS.maxDepth, 1);
+  const terminator = o.lineTerminator ?? DEFAULTS.lineTerminator;
+  const [receiveTerminator, sendTerminator] =
+    typeof terminator === 'string' ? [terminator, terminator] : [terminator.receive, terminator.send];
+  for (const t of [receiveTerminator, sendTerminator]) {
+    if (typeof t !== 'string' || t === '') invalid('lineTerminator must be a non-empty string or { receive, send }');
+  }
+  return {
+    codec: new Codec(registry, { maxDepth }),
+    requestTimeout: integer(o.requestTimeout, 'requestTimeout', DEFAULTS.requestTimeout, 0),
+    ping: resolvePing(o.ping),
+    maxFrameBytes: integer(o.maxFrameBytes, 'maxFrameBytes', DEFAULTS.maxFrameBytes, 64, 0xffff_ffff),
+    maxLineBytes: integer(o.maxLineBytes, 'maxLineBytes', DEFAULTS.maxLineBytes, 1),
+    maxPendingRequests: integer(o.maxPendingRequests, 'maxPendingRequests', DEFAULTS.maxPendingRequests, 1),
+    handshakeTimeout: integer(o.handshakeTimeout, 'handshakeTimeout', DEFAULTS.handshakeTimeout, 1),
+    receiveTerminator,
+    sendTerminator,
+    sendErrorStacks: boolean(o.sendErrorStacks, 'sendErrorStacks', false),
+  };
+}
+
+function resolvePing(ping: PingOptions | false | undefined): ResolvedCommon['ping'] {
+  if (ping === false) return false;
+  const p = checkObject(ping ?? {}, 'ping');
+  return Object.freeze({
+    interval: integer(p.interval, 'ping.interval', DEFAULTS.ping.interval, 1),
+    misses: integer(p.misses, 'ping.misses', DEFAULTS.ping.misses, 1),
+  });
+}
+
+function resolveReconnect(reconnect: ReconnectOptions | false | undefined): ResolvedClientOptions['reconnect'] {
+  if (reconnect === false) return false;
+  const r = checkObject(reconnect ?? {}, 'reconnect');
+  const d = DEFAULTS.reconnect;
+  const initial = integer(r.initial, 'reconnect.initial', d.initial, 0);
+  const max = integer(r.max, 'reconnect.max', d.max, 0);
+  if (max < initial) invalid(`reconnect.max (${max}) is smaller than reconnect.initial (${initial})`);
+  const multiplier = r.multiplier ?? d.multiplier;
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {
+    invalid('reconnect.multiplier must be a finite number ≥ 1');
+  }
+  return Object.freeze({
+    initial,
+    max,
+    multiplier,
+    jitter: oneOf(r.jitter, 'reconnect.jitter', ['full', 'equal', 'none'] as const, d.jitter),
+    retryFirstConnect: boolean(r.retryFirstConnect, 'reconnect.retryFirstConnect', d.retryFirstConnect),
+  });
+}
+
+function resolveEndpoint(o: { port?: number; host?: string; path?: string }, needed: boolean): Endpoint {
+  if (o.path !== undefined) {
+    if (typeof o.path !== 'string' || o.path === '') invalid('path must be a non-empty string');
+    if (o.port !== undefined) invalid('give either port or path, not both');
+    return Object.freeze({ path: o.path });
+  }
+  if (needed && o.port === undefined) invalid('a client needs a port or a path');
+  const host = o.host ?? DEFAULTS.host;
+  if (typeof host !== 'string' || host === '') invalid('host must be a non-empty string');
+  return Object.freeze({ port: integer(o.port, 'port', 0, 0, 65_535), host });
+}
+
+function checkObject<T extends object>(value: T, what: string): T {
+  if (typeof value !== 'object' || (value as unknown) === null) invalid(`${what} must be an object`);
+  return value;
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function boolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') invalid(`${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+function oneOf<const T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) invalid(`${name} must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+  return value as T;
+}
+
+function invalid(message: string): never {
+  throw new HopwireError(ErrorCode.INVALID_OPTION, message);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return value === null ? 'null' : typeof value;
+}
