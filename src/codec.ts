@@ -93,7 +93,7 @@ interface EncodeState {
 /** Per-call decode state. */
 interface DecodeState {
   attachments: readonly Buffer[];
-  unknownTypes: string[];
+  unknownTypes: Set<string>;
 }
 
 /**
@@ -178,7 +178,7 @@ export class Codec {
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    const state: DecodeState = { attachments, unknownTypes: [] };
+    const state: DecodeState = { attachments, unknownTypes: new Set() };
     if (tagged) value = this.#revive(value, 0, state);
     let known = false;
     if (type !== '') {
@@ -188,7 +188,7 @@ export class Codec {
         value = rebuild(entry, value);
       }
     }
-    return { value, type, known, unknownTypes: state.unknownTypes };
+    return { value, type, known, unknownTypes: [...state.unknownTypes] };
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */
@@ -317,7 +317,9 @@ export class Codec {
     }
     // An instance of a class not registered here: its own properties, and its
     // name so the receiver can report it.
-    return { [TAG]: 'c', n: className(proto as object), v: this.#propsTree(obj, depth, state, path) };
+    const name = className(proto as object);
+    const t = this.#toTree(ownProperties(obj), depth, state, `${path}<${name}>`);
+    return { [TAG]: 'c', n: name, v: t === SKIP ? null : t };
   }
 
   #propsTree(obj: object, depth: number, state: EncodeState, path: string): { [key: string]: JsonTree } {
@@ -353,7 +355,7 @@ export class Codec {
   /** Revives a parsed tagged payload in place (plain containers are reused). */
   #revive(node: unknown, depth: number, state: DecodeState): unknown {
     if (typeof node !== 'object' || node === null) return node;
-    if (depth >= this.#maxDepth) {
+    if (depth >= this.#maxDepth && !isScalarTag(node)) {
       throw new HopwireError(ErrorCode.DECODE, `payload is nested deeper than maxDepth (${this.#maxDepth})`);
     }
     if (Array.isArray(node)) {
@@ -388,7 +390,7 @@ export class Codec {
       case 'n':
         return reviveNumber(v);
       case 'b':
-        if (typeof v !== 'string' || !/^-?\d+$/.test(v) || v.length > this.#maxBigIntDigits + 1) {
+        if (typeof v !== 'string' || !/^-?\d+$/.test(v) || v.length - (v.startsWith('-') ? 1 : 0) > this.#maxBigIntDigits) {
           throw badTag('b', 'a decimal string within maxBigIntDigits');
         }
         return BigInt(v);
@@ -403,19 +405,19 @@ export class Codec {
         return new Map(this.#revivePairs(v, depth, state));
       case 's':
         if (!Array.isArray(v)) throw badTag('s', 'an array');
-        return new Set(this.#revive(v, depth + 1, state) as unknown[]);
+        return new Set(this.#revive(v, depth, state) as unknown[]);
       case 'a':
         return reviveAttachment(node, state.attachments);
       case 'o':
         if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badTag('o', 'an object');
-        return this.#reviveProps(v as Record<string, unknown>, depth + 1, state);
+        return this.#reviveProps(v as Record<string, unknown>, depth, state);
       case 'c': {
         const name = node.n;
         if (typeof name !== 'string') throw badTag('c', 'a string name n');
         const data = this.#revive(v, depth + 1, state);
         const entry = this.registry.byName(name);
         if (entry === undefined) {
-          if (!state.unknownTypes.includes(name)) state.unknownTypes.push(name);
+          state.unknownTypes.add(name);
           return data;
         }
         return rebuild(entry, data);
@@ -438,6 +440,13 @@ export class Codec {
 
 function isPlainScalar(e: unknown): boolean {
   return typeof e === 'string' || typeof e === 'boolean' || (typeof e === 'number' && Number.isFinite(e) && !Object.is(e, -0));
+}
+
+/** A tag standing for a primitive, which the encoder does not count as a nesting level. */
+function isScalarTag(node: object): boolean {
+  if (!Object.hasOwn(node, TAG)) return false;
+  const tag = (node as Record<string, unknown>)[TAG];
+  return tag === 'u' || tag === 'n' || tag === 'b';
 }
 
 function isDropped(e: unknown): boolean {

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import type { Codec } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
@@ -182,15 +183,9 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    if (this.#protocol === 'lines') return [encodeLine(value, this.#settings.sendTerminator)];
-    const e = this.#settings.codec.encode(value);
-    return encodeFrame({
-      kind: FrameKind.MESSAGE,
-      flags: e.tagged ? FrameFlags.TAGGED : 0,
-      type: e.type,
-      payload: e.payload,
-      attachments: e.attachments,
-    });
+    return this.#protocol === 'lines'
+      ? [encodeLine(value, this.#settings.sendTerminator)]
+      : encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value);
   }
 
   /** Writes what {@link encodeMessage} produced. */
@@ -212,14 +207,7 @@ export class Connection {
     try {
       const e = this.#settings.codec.encode(value);
       ({ id, promise } = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal));
-      parts = encodeFrame({
-        kind: FrameKind.REQUEST,
-        flags: e.tagged ? FrameFlags.TAGGED : 0,
-        id,
-        type: e.type,
-        payload: e.payload,
-        attachments: e.attachments,
-      });
+      parts = encodeFrame({ kind: FrameKind.REQUEST, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -478,8 +466,7 @@ export class Connection {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     let parts: Buffer[];
     try {
-      const e = this.#settings.codec.encode(reply);
-      parts = encodeFrame({ kind: FrameKind.REPLY, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
+      parts = encodeValueFrame(this.#settings.codec, FrameKind.REPLY, reply, id);
     } catch (err) {
       this.#writeError(id, err);
       return;
@@ -610,6 +597,12 @@ export class Connection {
   get peerHello(): Hello | undefined {
     return this.#peerHello;
   }
+}
+
+/** Encodes a value into a frame of the given kind. */
+export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
+  const e = codec.encode(value);
+  return encodeFrame({ kind, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
 }
 
 function toError(err: unknown): Error {

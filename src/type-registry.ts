@@ -26,13 +26,13 @@ export interface TypeOptions<T extends object = object> {
    * Turns an instance into what goes on the wire (any encodable value).
    * @default the instance's own enumerable properties
    */
-  toWire?: (instance: T) => unknown;
+  toWire?(this: void, instance: T): unknown;
   /**
    * Rebuilds an instance from what `toWire` produced (already decoded).
    * @default an object with the class's prototype and the received
    * properties, built without calling the constructor
    */
-  fromWire?: (data: unknown) => T;
+  fromWire?(this: void, data: unknown): T;
 }
 
 /** A registered class, resolved. */

@@ -1,0 +1,339 @@
+/**
+ * The client: a small state machine around one {@link Connection} at a time,
+ * with auto-reconnect and a `messages()` iterator.
+ *
+ * ```
+ * idle ──connect()──▶ connecting ──hello──▶ connected ──drop──▶ reconnecting ─┐
+ *                         │                    ▲                             │
+ *                         └─fail: reject       └──────────hello──────────────┘
+ *                  any state ──close()──▶ closed
+ * ```
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { type Socket, connect as netConnect } from 'node:net';
+import { Backoff } from './backoff.js';
+import { Connection, type ConnectionHost, type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from './connection.js';
+import { debug } from './debug.js';
+import { ErrorCode, HopwireError } from './errors.js';
+import { MessageIterator } from './message-iterator.js';
+import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
+import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions } from './types.js';
+
+/** Where a client is in its life. */
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+
+/** What `reconnecting` events carry. */
+export interface ReconnectInfo {
+  /** Attempts since the connection was lost, starting at 1. */
+  readonly attempt: number;
+  /** Milliseconds until this attempt. */
+  readonly delay: number;
+}
+
+/** The context of a message a client receives. */
+export interface ClientMessageContext extends MessageContext {
+  /** The client it arrived on. */
+  readonly client: Client;
+}
+
+/** The context of a request a client answers. */
+export interface ClientRequestContext extends RequestContext {
+  /** The client it arrived on. */
+  readonly client: Client;
+}
+
+/** What `messages()` yields. */
+export interface ReceivedMessage {
+  /** The message. */
+  readonly message: unknown;
+  /** Its sender's type name (`''` for plain values). */
+  readonly type: string;
+  /** Its full context. */
+  readonly ctx: ClientMessageContext;
+}
+
+/** The events of a {@link Client}, with their listener arguments. */
+export interface ClientEvents {
+  /** Connected (after the hello), the first time and after each reconnect. */
+  connect: [];
+  /** The connection ended. */
+  disconnect: [info: DisconnectInfo];
+  /** A reconnect attempt is scheduled. */
+  reconnecting: [info: ReconnectInfo];
+  /** A message arrived. */
+  message: [message: unknown, ctx: ClientMessageContext];
+  /** Something went wrong that no promise reports. Emitted only when someone listens. */
+  error: [error: Error];
+  /** `close()` finished. */
+  close: [];
+}
+
+/**
+ * A hopwire client.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({ port, types: [Widget] });
+ * await client.connect();
+ * await client.send(new Widget('bolt', 2));
+ * const reply = await client.request({ op: 'sum' }, { timeout: 2000 });
+ * await client.close();
+ * ```
+ */
+export class Client extends EventEmitter<ClientEvents> {
+  /** The resolved options. */
+  readonly options: ResolvedClientOptions;
+  readonly #settings: ConnectionSettings;
+  readonly #backoff: Backoff | undefined;
+  readonly #iterators = new Set<MessageIterator<ReceivedMessage>>();
+  readonly #host: ConnectionHost;
+  #state: ClientState = 'idle';
+  #conn: Connection | undefined;
+  #socket: Socket | undefined;
+  #handler: RequestHandler<ClientRequestContext> | undefined;
+  #connecting: Promise<void> | undefined;
+  #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param options - where the server is and how to talk; see {@link ClientOptions}
+   * @throws HopwireError `ERR_INVALID_OPTION` for a bad option
+   */
+  constructor(options: ClientOptions) {
+    super();
+    this.options = resolveClientOptions(options);
+    this.#settings = Object.freeze({ ...this.options, role: 'client', framing: this.options.protocol, detectTimeout: 0 });
+    if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
+    this.#host = {
+      onReady: () => undefined,
+      onMessage: (_conn, value, meta) => {
+        this.#onMessage(value, meta);
+      },
+      onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
+      onClose: (conn, info) => {
+        this.#onConnectionClose(conn, info);
+      },
+      onListenerError: (_conn, err) => {
+        process.nextTick(() => {
+          throw err;
+        });
+      },
+    };
+  }
+
+  /** Where the client is in its life. */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** True while connected. */
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** Requests waiting for a reply on the current connection. */
+  get pendingRequests(): number {
+    return this.#conn?.pendingRequests ?? 0;
+  }
+
+  /**
+   * Connects and completes the hello.
+   *
+   * @throws the connection error when no server answers (unless
+   * `reconnect.retryFirstConnect` is set, in which case it keeps trying),
+   * `ERR_CLOSED` after `close()`
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
+    if (this.#state === 'connected') return Promise.resolve();
+    if (this.#connecting !== undefined) return this.#connecting;
+    this.#connecting = new Promise<void>((resolve, reject) => {
+      this.#firstConnect = { resolve, reject };
+    }).finally(() => {
+      this.#connecting = undefined;
+      this.#firstConnect = undefined;
+    });
+    this.#state = 'connecting';
+    this.#attempt();
+    return this.#connecting;
+  }
+
+  /** Installs the handler for requests the server sends to this client. */
+  handle(handler: RequestHandler<ClientRequestContext> | undefined): this {
+    if (handler !== undefined && typeof handler !== 'function') {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, 'handle() needs a function');
+    }
+    this.#handler = handler;
+    return this;
+  }
+
+  /**
+   * Sends a message; resolves when its bytes are handed to the OS.
+   *
+   * @throws `ERR_NOT_CONNECTED` when not connected, `ERR_CLOSED` after
+   * `close()`, `ERR_ENCODE` for a value that cannot be sent
+   */
+  send(value: unknown): Promise<void> {
+    const conn = this.#readyConnection();
+    return conn instanceof Connection ? conn.send(value) : Promise.reject(conn);
+  }
+
+  /**
+   * Sends a request and resolves with the reply.
+   *
+   * @throws `ERR_REQUEST_TIMEOUT`, an `AbortError`, `ERR_REMOTE`,
+   * `ERR_NO_HANDLER`, `ERR_NOT_CONNECTED` or `ERR_CLOSED`; it never hangs
+   */
+  request(value: unknown, options?: RequestOptions): Promise<unknown> {
+    const conn = this.#readyConnection();
+    return conn instanceof Connection ? conn.request(value, options) : Promise.reject(conn);
+  }
+
+  /**
+   * Iterates over received messages. Ends when the client closes; fails with
+   * `ERR_QUEUE_FULL` if the loop falls more than `maxIteratorBuffer` behind.
+   *
+   * @example
+   * ```ts
+   * for await (const { message, type } of client.messages()) console.log(type, message);
+   * ```
+   */
+  messages(): AsyncIterableIterator<ReceivedMessage> {
+    const it: MessageIterator<ReceivedMessage> = new MessageIterator(this.options.maxIteratorBuffer, () => {
+      this.#iterators.delete(it);
+    });
+    if (this.#state === 'closed') it.end();
+    else this.#iterators.add(it);
+    return it;
+  }
+
+  /** Closes the connection, stops reconnecting, ends iterators. Resolves when all is stopped. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = 'closed';
+    this.#backoff?.cancel();
+    this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
+    this.#socket?.destroy();
+    const conn = this.#conn;
+    if (conn !== undefined) await conn.close();
+    for (const it of [...this.#iterators]) it.end();
+    debug('client closed');
+    this.emit('close');
+  }
+
+  #readyConnection(): Connection | HopwireError {
+    if (this.#state === 'closed') return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
+    const conn = this.#conn;
+    if (conn?.ready !== true) return new HopwireError(ErrorCode.NOT_CONNECTED, `not connected (state: ${this.#state})`);
+    return conn;
+  }
+
+  /** Opens one socket and runs the hello on it. */
+  #attempt(): void {
+    const endpoint = this.options.endpoint;
+    const socket = 'path' in endpoint ? netConnect({ path: endpoint.path }) : netConnect({ port: endpoint.port, host: endpoint.host });
+    this.#socket = socket;
+    const timer = setTimeout(() => {
+      socket.destroy(new HopwireError(ErrorCode.NOT_CONNECTED, `connect timed out after ${this.options.connectTimeout} ms`));
+    }, this.options.connectTimeout);
+    timer.unref();
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      this.#socket = undefined;
+      this.#attemptFailed(err);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      this.#socket = undefined;
+      if (this.#state === 'closed') {
+        socket.destroy();
+        return;
+      }
+      const conn = new Connection(socket, this.#settings, {
+        ...this.#host,
+        onReady: (c) => {
+          this.#onReady(c);
+        },
+      });
+      socket.off('error', onError);
+      this.#conn = conn;
+    });
+  }
+
+  #onReady(conn: Connection): void {
+    if (this.#conn !== conn) return;
+    this.#state = 'connected';
+    this.#backoff?.reset();
+    debug('client connected');
+    this.#firstConnect?.resolve();
+    this.emit('connect');
+  }
+
+  #attemptFailed(err: Error): void {
+    if (this.#state === 'closed') return;
+    debug('connect attempt failed: %s', err.message);
+    const first = this.#firstConnect;
+    if (this.#state === 'connecting' && first !== undefined) {
+      const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
+      if (!retry) {
+        this.#state = 'idle';
+        first.reject(err instanceof HopwireError ? err : new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`, { cause: err }));
+        return;
+      }
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const backoff = this.#backoff;
+    if (backoff === undefined || this.#state === 'closed') {
+      if (this.#state !== 'closed') this.#state = 'disconnected';
+      return;
+    }
+    if (this.#state !== 'connecting') this.#state = 'reconnecting';
+    const info = backoff.schedule(() => {
+      this.#attempt();
+    });
+    debug('reconnect attempt %d in %d ms', info.attempt, info.delay);
+    this.emit('reconnecting', info);
+  }
+
+  #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
+    if (this.#conn !== conn) return;
+    this.#conn = undefined;
+    const wasConnected = this.#state === 'connected';
+    if (wasConnected) this.emit('disconnect', info);
+    if (this.#state === 'closed') return;
+    if (!wasConnected) {
+      // the socket opened but the hello failed
+      this.#attemptFailed(info.error ?? new HopwireError(ErrorCode.NOT_CONNECTED, info.message));
+      return;
+    }
+    if (info.error !== undefined && this.listenerCount('error') > 0 && info.reason === 'protocol-error') this.emit('error', info.error);
+    this.#scheduleReconnect();
+  }
+
+  #onMessage(value: unknown, meta: ReceiveMeta): void {
+    const conn = this.#conn;
+    const ctx: ClientMessageContext = {
+      ...meta,
+      client: this,
+      reply: (reply: unknown) => (conn === undefined ? Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected')) : conn.send(reply)),
+    };
+    for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
+    this.emit('message', value, ctx);
+  }
+
+  #onRequest(value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {
+    const handler = this.#handler;
+    if (handler === undefined) return NO_HANDLER;
+    return handler(value, { ...meta, client: this, signal });
+  }
+}

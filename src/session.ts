@@ -1,0 +1,125 @@
+/**
+ * The server side of one connection.
+ *
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { Connection, type ConnectionSettings, type ReceiveMeta } from './connection.js';
+import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestOptions } from './types.js';
+
+/** What a {@link Session} reports to its server. Internal. */
+export interface SessionOwner {
+  onReady(session: Session): void;
+  onMessage(session: Session, value: unknown, meta: ReceiveMeta): void;
+  onRequest(session: Session, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
+  onClose(session: Session, info: DisconnectInfo): void;
+  onListenerError(err: unknown): void;
+}
+
+/** The context of a message a server receives. */
+export interface ServerMessageContext extends MessageContext {
+  /** The session it came from. */
+  readonly session: Session;
+}
+
+/** The context of a request a server answers. */
+export interface ServerRequestContext extends RequestContext {
+  /** The session it came from. */
+  readonly session: Session;
+}
+
+let nextId = 1;
+
+/**
+ * One connected peer, as the server sees it. Get them from the server's
+ * `connect` event or `server.sessions`.
+ *
+ * @example
+ * ```ts
+ * server.on('connect', async (session) => {
+ *   await session.send({ welcome: session.id });
+ *   const answer = await session.request({ op: 'whoami' }, { timeout: 1000 });
+ * });
+ * ```
+ */
+export class Session {
+  /** A number unique within this process. */
+  readonly id: number = nextId++;
+  /** When the socket was accepted (ms since the epoch). */
+  readonly connectedAt: number = Date.now();
+  readonly #conn: Connection;
+
+  /** @internal */
+  constructor(socket: Socket, settings: ConnectionSettings, owner: SessionOwner) {
+    this.#conn = new Connection(socket, settings, {
+      onReady: () => {
+        owner.onReady(this);
+      },
+      onMessage: (_conn, value, meta) => {
+        owner.onMessage(this, value, meta);
+      },
+      onRequest: (_conn, value, meta, signal) => owner.onRequest(this, value, meta, signal),
+      onClose: (_conn, info) => {
+        owner.onClose(this, info);
+      },
+      onListenerError: (_conn, err) => {
+        owner.onListenerError(err);
+      },
+    });
+  }
+
+  /** `'binary'` for hopwire peers, `'lines'` for JSON-lines peers; `undefined` until known. */
+  get protocol(): Protocol | undefined {
+    return this.#conn.protocol;
+  }
+
+  /** True while the session can send. */
+  get ready(): boolean {
+    return this.#conn.ready;
+  }
+
+  /** True once the connection has ended. */
+  get closed(): boolean {
+    return this.#conn.closed;
+  }
+
+  /** The peer's IP address (TCP), `undefined` on Unix sockets. */
+  get remoteAddress(): string | undefined {
+    return this.#conn.remoteAddress;
+  }
+
+  /** The peer's port (TCP). */
+  get remotePort(): number | undefined {
+    return this.#conn.remotePort;
+  }
+
+  /** Requests sent to this peer still waiting for a reply. */
+  get pendingRequests(): number {
+    return this.#conn.pendingRequests;
+  }
+
+  /** Why the session ended, once it has. */
+  get disconnectInfo(): DisconnectInfo | undefined {
+    return this.#conn.disconnectInfo;
+  }
+
+  /** Sends a message to this peer; resolves when handed to the OS. */
+  send(value: unknown): Promise<void> {
+    return this.#conn.send(value);
+  }
+
+  /** Sends a request to this peer (it needs a handler: `client.handle(fn)`). */
+  request(value: unknown, options?: RequestOptions): Promise<unknown> {
+    return this.#conn.request(value, options);
+  }
+
+  /** Closes this session gracefully; resolves once it is closed. */
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+
+  /** @internal */
+  get connection(): Connection {
+    return this.#conn;
+  }
+}
