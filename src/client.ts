@@ -91,6 +91,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #host: ConnectionHost;
   #state: ClientState = 'idle';
   #conn: Connection | undefined;
+  /** The connection whose hello completed, until it closes. */
+  #readyConn: Connection | undefined;
   #socket: Socket | undefined;
   #handler: RequestHandler<ClientRequestContext> | undefined;
   #connecting: Promise<void> | undefined;
@@ -221,7 +223,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
     this.#socket?.destroy();
     const conn = this.#conn;
-    if (conn !== undefined) await conn.close();
+    if (conn !== undefined) await conn.close('the client is closing');
     for (const it of [...this.#iterators]) it.end();
     debug('client closed');
     this.emit('close');
@@ -269,6 +271,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   #onReady(conn: Connection): void {
     if (this.#conn !== conn) return;
+    this.#readyConn = conn;
     this.#state = 'connected';
     this.#backoff?.reset();
     debug('client connected');
@@ -308,15 +311,21 @@ export class Client extends EventEmitter<ClientEvents> {
   #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
-    const wasConnected = this.#state === 'connected';
-    if (wasConnected) this.emit('disconnect', info);
-    if (this.#state === 'closed') return;
+    const wasConnected = this.#readyConn === conn;
+    this.#readyConn = undefined;
+    if (this.#state === 'closed') {
+      if (wasConnected) this.emit('disconnect', info);
+      return;
+    }
     if (!wasConnected) {
       // the socket opened but the hello failed
       this.#attemptFailed(info.error ?? new HopwireError(ErrorCode.NOT_CONNECTED, info.message));
       return;
     }
-    if (info.error !== undefined && this.listenerCount('error') > 0 && info.reason === 'protocol-error') this.emit('error', info.error);
+    // the state moves on before listeners run, so they never see a stale 'connected'
+    this.#state = this.#backoff === undefined ? 'disconnected' : 'reconnecting';
+    this.emit('disconnect', info);
+    if (info.error !== undefined && info.reason === 'protocol-error' && this.listenerCount('error') > 0) this.emit('error', info.error);
     this.#scheduleReconnect();
   }
 

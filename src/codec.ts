@@ -93,7 +93,7 @@ interface EncodeState {
 /** Per-call decode state. */
 interface DecodeState {
   attachments: readonly Buffer[];
-  unknownTypes: Set<string>;
+  unknownTypes: Set<string> | undefined;
 }
 
 /**
@@ -178,7 +178,7 @@ export class Codec {
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    const state: DecodeState = { attachments, unknownTypes: new Set() };
+    const state: DecodeState = { attachments, unknownTypes: undefined };
     if (tagged) value = this.#revive(value, 0, state);
     let known = false;
     if (type !== '') {
@@ -188,7 +188,7 @@ export class Codec {
         value = rebuild(entry, value);
       }
     }
-    return { value, type, known, unknownTypes: [...state.unknownTypes] };
+    return { value, type, known, unknownTypes: state.unknownTypes === undefined ? [] : [...state.unknownTypes] };
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */
@@ -417,7 +417,7 @@ export class Codec {
         const data = this.#revive(v, depth + 1, state);
         const entry = this.registry.byName(name);
         if (entry === undefined) {
-          state.unknownTypes.add(name);
+          (state.unknownTypes ??= new Set()).add(name);
           return data;
         }
         return rebuild(entry, data);
@@ -480,7 +480,7 @@ function isBuiltin(v: object): boolean {
 function className(proto: object): string {
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
   const name = typeof ctor === 'function' ? ctor.name : '';
-  return name === '' ? 'Object' : name.slice(0, 255);
+  return name === '' ? 'Object' : truncateUtf8(name, 255);
 }
 
 /** A shallow plain copy of an instance's own enumerable properties. */
@@ -593,4 +593,18 @@ function reviveAttachment(node: Record<string, unknown>, attachments: readonly B
 
 function badTag(tag: string, expected: string): HopwireError {
   return new HopwireError(ErrorCode.DECODE, `malformed "${tag}" tag: expected ${expected}`);
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes, never inside a character. */
+function truncateUtf8(s: string, max: number): string {
+  if (Buffer.byteLength(s, 'utf8') <= max) return s;
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > max) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
 }

@@ -219,8 +219,8 @@ export class Connection {
    * Closes gracefully: says goodbye, ends the socket, and destroys it if the
    * peer has not closed its side within a second. Resolves once closed.
    */
-  close(): Promise<void> {
-    this.#shutdown({ reason: 'closed', message: 'closed by this side' });
+  close(why = 'closing'): Promise<void> {
+    this.#shutdown({ reason: 'closed', message: `closed by this side (${why})` }, true, undefined, why);
     return this.#closed;
   }
 
@@ -267,6 +267,8 @@ export class Connection {
         return;
       }
     }
+    // whole frames before a malformed one were handled above; now the failure
+    if (decoder.error !== undefined) this.#protocolError(decoder.error);
   }
 
   #receiveLines(chunk: Buffer, decoder: LineDecoder): void {
@@ -336,11 +338,11 @@ export class Connection {
   }
 
   #onGoodbye(frame: Frame): void {
-    let message = 'the peer closed the connection';
+    let message = 'the peer said goodbye';
     let error: HopwireError | undefined;
     try {
       const data = JSON.parse(frame.payload.toString('utf8')) as { code?: unknown; reason?: unknown };
-      if (typeof data.reason === 'string') message = `the peer closed the connection: ${data.reason.slice(0, 500)}`;
+      if (typeof data.reason === 'string') message = `the peer said goodbye: ${data.reason.slice(0, 500)}`;
       if (data.code === ErrorCode.VERSION) error = new HopwireError(ErrorCode.VERSION, message);
     } catch {
       // a goodbye without a readable reason is still a goodbye
@@ -532,7 +534,7 @@ export class Connection {
    * Starts closing: tells the peer why (goodbye frame or error line), ends
    * the socket, and destroys it after a grace period.
    */
-  #shutdown(info: DisconnectInfo, sayGoodbye = true, error?: HopwireError): void {
+  #shutdown(info: DisconnectInfo, sayGoodbye = true, error?: HopwireError, goodbyeReason = info.message): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     const wasReady = this.#state === 'ready' || this.#state === 'handshaking';
     this.#info ??= info;
@@ -542,7 +544,7 @@ export class Connection {
     if (sayGoodbye && this.#protocol === 'binary' && wasReady) {
       const code = error?.code ?? 'closed';
       if (!this.#magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
-      this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: info.message.slice(0, 500) }));
+      this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: goodbyeReason.slice(0, 500) }));
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
       this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
     }

@@ -114,9 +114,14 @@ export class FrameDecoder {
   /**
    * Feeds bytes; returns the frames they complete, in order.
    *
+   * When the stream turns out malformed after some whole frames in the same
+   * chunk, those frames are returned and {@link failed} is true: the caller
+   * handles them, then sees the failure (the next call throws it).
+   *
    * @throws HopwireError `ERR_FRAME_TOO_LARGE` or `ERR_PROTOCOL` when the
-   * stream is malformed. The decoder drops what it holds and every later
-   * call throws the same error: the connection must be closed.
+   * stream is malformed before any whole frame of this chunk. The decoder
+   * drops what it holds and every later call throws the same error: the
+   * connection must be closed.
    */
   push(chunk: Buffer): Frame[] {
     if (this.#error !== undefined) throw this.#error;
@@ -132,9 +137,15 @@ export class FrameDecoder {
         if (frame !== true) frames.push(frame);
       }
     } catch (err) {
-      this.#fail(err);
+      const error = this.#fail(err);
+      if (frames.length === 0) throw error;
     }
     return frames;
+  }
+
+  /** The error that failed the decoder, if it has failed. */
+  get error(): HopwireError | undefined {
+    return this.#error;
   }
 
   /** Runs one state. Returns a frame, `true` to go on, or `false` to wait for bytes. */
@@ -243,7 +254,7 @@ export class FrameDecoder {
     return out;
   }
 
-  #fail(err: unknown): never {
+  #fail(err: unknown): HopwireError {
     this.#state = State.FAILED;
     this.#chunks = [];
     this.#buffered = 0;
@@ -252,7 +263,7 @@ export class FrameDecoder {
       err instanceof HopwireError
         ? err
         : new HopwireError(ErrorCode.PROTOCOL, `malformed frame: ${String(err)}`, { cause: err });
-    throw this.#error;
+    return this.#error;
   }
 }
 

@@ -129,8 +129,8 @@ export function encodeFrame(input: FrameInput): Buffer[] {
 
   const head = Buffer.allocUnsafe(HEADER_BYTES + tableBytes + typeLength + payloadLength);
   head.writeUInt32BE(length, 0);
-  head[4] = kind;
-  head[5] = flags;
+  head.writeUInt8(kind, 4);
+  head.writeUInt8(flags, 5);
   head.writeUInt16BE(typeLength, 6);
   head.writeUInt32BE(id, 8);
   head.writeUInt32BE(payloadLength, 12);

@@ -35,6 +35,8 @@ export type {
   RequestContext,
   RequestHandler,
   RequestOptions,
+  TcpAddress,
+  UnixAddress,
 } from './types.js';
 export { DEFAULTS } from './options.js';
 export type {

@@ -85,12 +85,12 @@ export interface ServerOptions extends CommonOptions {
 
 /** Options of {@link Client}. */
 export interface ClientOptions extends CommonOptions {
-  /** TCP port of the server. */
-  port?: number;
+  /** TCP port of the server. (`undefined` is accepted so a `ListenAddress` can be spread in.) */
+  port?: number | undefined;
   /** Host of the server. @default '127.0.0.1' */
-  host?: string;
+  host?: string | undefined;
   /** Unix domain socket path of the server, instead of TCP. */
-  path?: string;
+  path?: string | undefined;
   /** `'lines'` talks JSON lines to a server that is not hopwire. @default 'binary' */
   protocol?: 'binary' | 'lines';
   /** Auto-reconnect, or `false` for none. @default see {@link ReconnectOptions} */
@@ -232,7 +232,7 @@ function resolveReconnect(reconnect: ReconnectOptions | false | undefined): Reso
   });
 }
 
-function resolveEndpoint(o: { port?: number; host?: string; path?: string }, needed: boolean): Endpoint {
+function resolveEndpoint(o: { port?: number | undefined; host?: string | undefined; path?: string | undefined }, needed: boolean): Endpoint {
   if (o.path !== undefined) {
     if (typeof o.path !== 'string' || o.path === '') invalid('path must be a non-empty string');
     if (o.port !== undefined) invalid('give either port or path, not both');

@@ -200,7 +200,7 @@ export class Server extends EventEmitter<ServerEvents> {
               resolve();
             });
           });
-    await Promise.all([...this.#all].map((s) => s.close()));
+    await Promise.all([...this.#all].map((s) => s.connection.close('the server is shutting down')));
     await stopped;
     this.#state = 'closed';
     this.#net = undefined;

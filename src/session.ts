@@ -115,7 +115,7 @@ export class Session {
 
   /** Closes this session gracefully; resolves once it is closed. */
   close(): Promise<void> {
-    return this.#conn.close();
+    return this.#conn.close('the server closed this session');
   }
 
   /** @internal */

@@ -67,5 +67,29 @@ export interface RequestContext extends Omit<MessageContext, 'reply'> {
  */
 export type RequestHandler<C extends RequestContext = RequestContext> = (request: unknown, ctx: C) => unknown;
 
-/** The address a server listens on. */
-export type ListenAddress = { readonly host: string; readonly port: number } | { readonly path: string };
+/** A TCP address. */
+export interface TcpAddress {
+  /** The interface listened on. */
+  readonly host: string;
+  /** The port (the real one when 0 was asked). */
+  readonly port: number;
+  /** Absent for TCP. */
+  readonly path?: undefined;
+}
+
+/** A Unix domain socket address. */
+export interface UnixAddress {
+  /** The socket file. */
+  readonly path: string;
+  /** Absent for Unix sockets. */
+  readonly host?: undefined;
+  /** Absent for Unix sockets. */
+  readonly port?: undefined;
+}
+
+/**
+ * The address a server listens on. Both shapes have all three keys, so
+ * `const { port } = await server.listen()` works and can be passed straight
+ * to `new Client({ port })`.
+ */
+export type ListenAddress = TcpAddress | UnixAddress;

@@ -100,7 +100,7 @@ describe('reconnect', () => {
   it('reconnects when the server restarts on the same port', async () => {
     const first = new Server({ port: 0 });
     const address = await first.listen();
-    const port = 'port' in address ? address.port : 0;
+    const port = address.port ?? 0;
     const client = new Client({ port, reconnect: { initial: 10, max: 50 } });
     defer(() => client.close());
     await client.connect();

@@ -99,7 +99,7 @@ describe('teardown', () => {
     server.on('message', (m) => got.push(m));
     server.handle(() => 'pong');
     const address = await server.listen();
-    const port = 'port' in address ? address.port : 0;
+    const port = address.port ?? 0;
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'child-client.ts'), String(port)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -124,7 +124,7 @@ describe('teardown', () => {
   it('after close() on both sides nothing is left: no sessions, no timers keeping the loop', async () => {
     const server = new Server({ port: 0 });
     const address = await server.listen();
-    const port = 'port' in address ? address.port : 0;
+    const port = address.port ?? 0;
     const client = new Client({ port });
     await client.connect();
     expect(server.sessions).to.have.length(1);

@@ -45,7 +45,7 @@ export async function startServer(options: ServerOptions = {}): Promise<{ server
   const server = new Server({ port: 0, ...options });
   defer(() => server.close());
   const address = await server.listen();
-  return 'port' in address ? { server, port: address.port } : { server, port: 0, path: address.path };
+  return address.path === undefined ? { server, port: address.port } : { server, port: 0, path: address.path };
 }
 
 /** Connects a client that closeAll() closes. */
