@@ -33,7 +33,7 @@ import { Codec } from '../src/codec.js';
 import { HopwireError } from '../src/errors.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
-import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, encodeFrameToBuffer } from '../src/frame.js';
+import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, MAX_FRAME_KIND, encodeFrameToBuffer } from '../src/frame.js';
 import { LineDecoder } from '../src/line-decoder.js';
 import type { LineDecoderOptions, LineResult } from '../src/line-decoder.js';
 import { TypeRegistry } from '../src/type-registry.js';
@@ -436,7 +436,7 @@ const fromCodec = new WeakSet<FrameInput>();
 
 /** A random valid frame: a value's encoding, random tagged JSON, random bytes, or empty. */
 function randomFrameInput(r: Rng, g: GenState): FrameInput {
-  const kind = (1 + r.int(8)) as FrameKind;
+  const kind = (1 + r.int(MAX_FRAME_KIND)) as FrameKind;
   const id = r.chance(0.5) ? 0 : r.chance(0.5) ? 1 + r.int(1000) : r.int(0x1_0000_0000);
   const which = r.int(10);
   if (which < 5) {
@@ -563,7 +563,7 @@ function runFrames(input: Buffer, chunks: readonly Buffer[], options: FrameDecod
       return { frames, error: checkFailed(decoder, err, input, options) };
     }
     for (const frame of out) {
-      if (frame.kind < 1 || frame.kind > 8 || (frame.flags & ~FrameFlags.TAGGED) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
+      if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~FrameFlags.TAGGED) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
         finding('FrameDecoder returned an invalid frame', input, { kind: frame.kind, flags: frame.flags });
       }
       frames.push(frame);

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Socket, connect as netConnect } from 'node:net';
 import { Backoff } from './backoff.js';
@@ -19,7 +20,9 @@ import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
-import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions } from './types.js';
+import { DEFAULTS } from './options.js';
+import { Outbox } from './outbox.js';
+import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /** Where a client is in its life. */
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
@@ -89,6 +92,7 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #backoff: Backoff | undefined;
   readonly #iterators = new Set<MessageIterator<ReceivedMessage>>();
   readonly #host: ConnectionHost;
+  readonly #outbox: Outbox;
   #state: ClientState = 'idle';
   #conn: Connection | undefined;
   /** The connection whose hello completed, until it closes. */
@@ -106,7 +110,21 @@ export class Client extends EventEmitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super();
     this.options = resolveClientOptions(options);
-    this.#settings = Object.freeze({ ...this.options, role: 'client', framing: this.options.protocol, detectTimeout: 0 });
+    this.#settings = Object.freeze({
+      ...this.options,
+      role: 'client',
+      framing: this.options.protocol,
+      detectTimeout: 0,
+      identity: randomUUID(),
+    });
+    this.#outbox = new Outbox({
+      codec: this.options.codec,
+      protocol: this.options.protocol,
+      sendTerminator: this.options.sendTerminator,
+      requestTimeout: this.options.requestTimeout,
+      queue: this.options.queue,
+      unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
+    });
     if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
     this.#host = {
       onReady: () => undefined,
@@ -114,6 +132,9 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#onMessage(value, meta);
       },
       onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
+      onAck: (_conn, seq) => {
+        this.#outbox.onAck(seq);
+      },
       onClose: (conn, info) => {
         this.#onConnectionClose(conn, info);
       },
@@ -172,25 +193,46 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Sends a message; resolves when its bytes are handed to the OS.
+   * Sends a message; resolves when its bytes are handed to the OS. While the
+   * client is (re)connecting, the message waits in the offline queue and is
+   * sent, in order, right after the next hello.
    *
-   * @throws `ERR_NOT_CONNECTED` when not connected, `ERR_CLOSED` after
-   * `close()`, `ERR_ENCODE` for a value that cannot be sent
+   * With `{ ack: true }` it resolves only once the server's message
+   * listeners have been called with it, and it is resent after a reconnect
+   * until then (see `docs/delivery.md`).
+   *
+   * @throws `ERR_NOT_CONNECTED` when not connected and not reconnecting (or
+   * the queue is off), `ERR_QUEUE_FULL` when the queue is full, `ERR_CLOSED`
+   * after `close()`, `ERR_ENCODE` for a value that cannot be sent,
+   * `ERR_BUFFER_FULL` when the server reads too slowly
    */
-  send(value: unknown): Promise<void> {
-    const conn = this.#readyConnection();
-    return conn instanceof Connection ? conn.send(value) : Promise.reject(conn);
+  send(value: unknown, options: SendOptions = {}): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(closedError());
+    return this.#outbox.send(value, options.ack === true, this.#liveConn(), this.#canQueue());
   }
 
   /**
-   * Sends a request and resolves with the reply.
+   * Sends a request and resolves with the reply. While the client is
+   * (re)connecting, the request waits in the offline queue; its timeout keeps
+   * running.
    *
    * @throws `ERR_REQUEST_TIMEOUT`, an `AbortError`, `ERR_REMOTE`,
-   * `ERR_NO_HANDLER`, `ERR_NOT_CONNECTED` or `ERR_CLOSED`; it never hangs
+   * `ERR_NO_HANDLER`, `ERR_NOT_CONNECTED`, `ERR_QUEUE_FULL` or `ERR_CLOSED`;
+   * it never hangs
    */
-  request(value: unknown, options?: RequestOptions): Promise<unknown> {
-    const conn = this.#readyConnection();
-    return conn instanceof Connection ? conn.request(value, options) : Promise.reject(conn);
+  request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#state === 'closed') return Promise.reject(closedError());
+    return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
+  }
+
+  /** Messages and requests waiting in the offline queue. */
+  get queued(): number {
+    return this.#outbox.queued;
+  }
+
+  /** Messages sent with `{ ack: true }` still waiting for their acknowledgement. */
+  get unacknowledged(): number {
+    return this.#outbox.unacked;
   }
 
   /**
@@ -221,6 +263,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#state = 'closed';
     this.#backoff?.cancel();
     this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
+    this.#outbox.rejectAll(closedError());
     this.#socket?.destroy();
     const conn = this.#conn;
     if (conn !== undefined) await conn.close('the client is closing');
@@ -229,11 +272,15 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('close');
   }
 
-  #readyConnection(): Connection | HopwireError {
-    if (this.#state === 'closed') return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
-    const conn = this.#conn;
-    if (conn?.ready !== true) return new HopwireError(ErrorCode.NOT_CONNECTED, `not connected (state: ${this.#state})`);
-    return conn;
+  /** The connection, when ready. */
+  #liveConn(): Connection | undefined {
+    const conn = this.#readyConn;
+    return conn?.ready === true ? conn : undefined;
+  }
+
+  /** Sends may wait in the queue while a connection is on its way. */
+  #canQueue(): boolean {
+    return this.#state === 'connecting' || this.#state === 'reconnecting';
   }
 
   /** Opens one socket and runs the hello on it. */
@@ -274,6 +321,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#readyConn = conn;
     this.#state = 'connected';
     this.#backoff?.reset();
+    this.#outbox.flush(conn); // before anything sent from the listeners below
     debug('client connected');
     this.#firstConnect?.resolve();
     this.emit('connect');
@@ -287,6 +335,7 @@ export class Client extends EventEmitter<ClientEvents> {
       const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
       if (!retry) {
         this.#state = 'idle';
+        this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`));
         first.reject(err instanceof HopwireError ? err : new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`, { cause: err }));
         return;
       }
@@ -297,7 +346,10 @@ export class Client extends EventEmitter<ClientEvents> {
   #scheduleReconnect(): void {
     const backoff = this.#backoff;
     if (backoff === undefined || this.#state === 'closed') {
-      if (this.#state !== 'closed') this.#state = 'disconnected';
+      if (this.#state !== 'closed') {
+        this.#state = 'disconnected';
+        this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, 'disconnected, and reconnect is off'));
+      }
       return;
     }
     if (this.#state !== 'connecting') this.#state = 'reconnecting';
@@ -345,4 +397,8 @@ export class Client extends EventEmitter<ClientEvents> {
     if (handler === undefined) return NO_HANDLER;
     return handler(value, { ...meta, client: this, signal });
   }
+}
+
+function closedError(): HopwireError {
+  return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
 }

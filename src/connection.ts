@@ -10,7 +10,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { Codec } from './codec.js';
+import type { Codec, EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
@@ -41,8 +41,10 @@ export interface ReceiveMeta {
 export interface ConnectionHost {
   /** The handshake is done (or the framing detected); the connection can send. */
   onReady(conn: Connection): void;
-  /** A message arrived. */
-  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta): void;
+  /** A message arrived; `seq` is non-zero when the sender asked for an ACK (sent once this returns). */
+  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta, seq: number): void;
+  /** The peer acknowledged the MESSAGE with this id. */
+  onAck?(conn: Connection, seq: number): void;
   /** A request arrived: return the reply (or a promise of it), or {@link NO_HANDLER}. */
   onRequest(conn: Connection, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
   /** The connection ended; called exactly once. */
@@ -61,6 +63,8 @@ export interface ConnectionSettings extends ResolvedCommon {
   readonly detectTimeout: number;
   /** Server side: refuse lines peers. */
   readonly refuseLines?: boolean;
+  /** Client side: the identity announced in the hello. */
+  readonly identity?: string;
 }
 
 type State = 'detecting' | 'handshaking' | 'ready' | 'closing' | 'closed';
@@ -169,13 +173,20 @@ export class Connection {
 
   /** Sends one message; resolves when its bytes are handed to the OS. */
   send(value: unknown): Promise<void> {
-    const refusal = this.#refuseSend();
+    const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     try {
       return this.#write(this.encodeMessage(value));
     } catch (err) {
       return Promise.reject(toError(err));
     }
+  }
+
+  /** Sends a MESSAGE asking for an ACK with id `seq`; resolves when written (the ACK comes to the host). */
+  sendAcked(seq: number, encoded: EncodedValue): Promise<void> {
+    const refusal = this.#refuseSend();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.#write(frameOf(FrameKind.MESSAGE, encoded, seq));
   }
 
   /**
@@ -190,29 +201,42 @@ export class Connection {
 
   /** Writes what {@link encodeMessage} produced. */
   sendEncoded(parts: Buffer[]): Promise<void> {
-    const refusal = this.#refuseSend();
+    const refusal = this.#refuseSend() ?? this.#bufferFull();
     return refusal === undefined ? this.#write(parts) : Promise.reject(refusal);
   }
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const refusal = this.#refuseSend();
+    let encoded: EncodedValue;
+    try {
+      encoded = this.#settings.codec.encode(value);
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
+    return this.requestEncoded(encoded, options);
+  }
+
+  /** Sends an already encoded request; resolves with the reply. */
+  requestEncoded(encoded: EncodedValue, options: RequestOptions = {}): Promise<unknown> {
+    const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.#protocol === 'lines') {
       return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests'));
     }
     let id: number;
     let promise: Promise<unknown>;
-    let parts: Buffer[];
     try {
-      const e = this.#settings.codec.encode(value);
       ({ id, promise } = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal));
-      parts = encodeFrame({ kind: FrameKind.REQUEST, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    this.#write(parts).catch((err: unknown) => this.#pending.reject(id, err as Error));
+    this.#write(frameOf(FrameKind.REQUEST, encoded, id)).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return promise;
+  }
+
+  /** Whether the peer announced a capability in its hello (`'ack'`, …). */
+  peerCan(cap: string): boolean {
+    return this.#peerHello?.caps.includes(cap) === true;
   }
 
   /**
@@ -282,7 +306,7 @@ export class Connection {
     for (const r of results) {
       if (this.#state !== 'ready') return;
       if (r.ok) {
-        this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' });
+        this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
       } else {
         debug('lines peer sent invalid JSON: %s', r.error.message);
         this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
@@ -318,6 +342,9 @@ export class Connection {
       case FrameKind.GOODBYE:
         this.#onGoodbye(frame);
         return;
+      case FrameKind.ACK:
+        this.#host.onAck?.(this, frame.id);
+        return;
       default:
         throw new HopwireError(ErrorCode.PROTOCOL, `unexpected frame of kind ${frame.kind} after the hello`);
     }
@@ -352,7 +379,8 @@ export class Connection {
 
   #onMessage(frame: Frame): void {
     const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
-    this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' });
+    this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
+    if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
   }
 
   #onReply(frame: Frame): void {
@@ -389,28 +417,54 @@ export class Connection {
       this.#writeError(id, new HopwireError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
       return;
     }
-    this.#incoming++;
+    this.#handlerStarted();
     Promise.resolve(result).then(
       (reply) => {
-        this.#incoming--;
+        this.#handlerDone();
         this.#writeReply(id, reply);
       },
       (err: unknown) => {
-        this.#incoming--;
+        this.#handlerDone();
         this.#writeError(id, err);
       },
     );
   }
 
-  #deliver(value: unknown, meta: ReceiveMeta): void {
+  /**
+   * Counts a running request handler. At `maxPendingRequests` running, the
+   * socket stops reading: a peer that sends requests faster than the
+   * handlers finish is held back by TCP instead of growing this process.
+   */
+  #handlerStarted(): void {
+    this.#incoming++;
+    if (this.#incoming >= this.#settings.maxPendingRequests && !this.#socket.isPaused()) {
+      debug('%d request handlers running: pausing reads', this.#incoming);
+      this.#socket.pause();
+    }
+  }
+
+  #handlerDone(): void {
+    this.#incoming--;
+    if (this.#incoming <= this.#settings.maxPendingRequests / 2 && this.#socket.isPaused() && this.#state === 'ready') {
+      this.#socket.resume();
+    }
+  }
+
+  #deliver(value: unknown, meta: ReceiveMeta, seq: number): void {
     try {
-      this.#host.onMessage(this, value, meta);
+      this.#host.onMessage(this, value, meta, seq);
     } catch (err) {
       this.#host.onListenerError(this, err);
     }
   }
 
   // ---- sending -------------------------------------------------------------
+
+  #bufferFull(): HopwireError | undefined {
+    const held = this.#socket.writableLength;
+    if (held <= this.#settings.maxWriteBuffer) return undefined;
+    return new HopwireError(ErrorCode.BUFFER_FULL, `${held} bytes are waiting to be written (maxWriteBuffer ${this.#settings.maxWriteBuffer}): the peer reads too slowly`);
+  }
 
   #refuseSend(): HopwireError | undefined {
     if (this.#state === 'ready') return undefined;
@@ -459,7 +513,7 @@ export class Connection {
   }
 
   #sendHello(): void {
-    const hello = JSON.stringify(ourHello());
+    const hello = JSON.stringify(ourHello(this.#settings.identity));
     this.#magicSent = true;
     this.#writeRaw(MAGIC, ...encodeFrame({ kind: FrameKind.HELLO, payload: hello }));
   }
@@ -603,7 +657,11 @@ export class Connection {
 
 /** Encodes a value into a frame of the given kind. */
 export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
-  const e = codec.encode(value);
+  return frameOf(kind, codec.encode(value), id);
+}
+
+/** Puts an encoded value into a frame of the given kind. */
+export function frameOf(kind: FrameKind, e: EncodedValue, id = 0): Buffer[] {
   return encodeFrame({ kind, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
 }
 

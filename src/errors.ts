@@ -37,8 +37,12 @@ export const ErrorCode = {
   NOT_CONNECTED: 'ERR_NOT_CONNECTED',
   /** The client, server or session was closed by this side. */
   CLOSED: 'ERR_CLOSED',
-  /** The offline queue is full. */
+  /** The offline queue (or a `messages()` iterator's buffer) is full. */
   QUEUE_FULL: 'ERR_QUEUE_FULL',
+  /** The socket's write buffer passed `maxWriteBuffer`: the peer reads slower than this side sends. */
+  BUFFER_FULL: 'ERR_BUFFER_FULL',
+  /** A session fell too far behind a broadcast and was disconnected (`slowConsumer` policy). */
+  SLOW_CONSUMER: 'ERR_SLOW_CONSUMER',
   /** Too many requests are waiting for a reply on one connection. */
   TOO_MANY_PENDING: 'ERR_TOO_MANY_PENDING',
   /** The peer did not complete the handshake in time. */

@@ -39,11 +39,11 @@ export const MAX_TYPE_NAME_BYTES = 255;
 /** Largest value of a u32 field. */
 export const MAX_U32 = 0xffff_ffff;
 
-/** What a frame is. Values 9–63 are reserved for later versions (negotiated in the hello). */
+/** What a frame is. Values 10–63 are reserved for later versions (negotiated in the hello). */
 export const FrameKind = {
   /** Handshake: JSON `{ version, min, caps, … }`; the first frame each side sends. */
   HELLO: 1,
-  /** A one-way message. */
+  /** A one-way message; a non-zero `id` asks the receiver for an ACK carrying that id. */
   MESSAGE: 2,
   /** A request; `id` is the request id the reply will carry. */
   REQUEST: 3,
@@ -57,13 +57,15 @@ export const FrameKind = {
   PONG: 7,
   /** The sender is closing: JSON `{ code, reason }`. */
   GOODBYE: 8,
+  /** The MESSAGE with this `id` was handed to the receiver's message listeners; empty payload. */
+  ACK: 9,
 } as const;
 
 /** One of the {@link FrameKind} values. */
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** Highest kind number this version defines. */
-export const MAX_FRAME_KIND: number = FrameKind.GOODBYE;
+export const MAX_FRAME_KIND: number = FrameKind.ACK;
 
 /** Frame flag bits. Bits not listed here are reserved and must be 0. */
 export const FrameFlags = {

@@ -18,13 +18,23 @@ export interface Hello {
   version: number;
   /** Lowest protocol version the sender speaks. */
   min: number;
-  /** Optional features the sender supports (none are defined in version 1). */
+  /** Optional features the sender supports: `'ack'` (acknowledged messages). */
   caps: string[];
+  /** The client's identity, stable across its reconnects (clients only). */
+  id?: string;
 }
 
+/** The capabilities this release announces. */
+export const OUR_CAPS: readonly string[] = ['ack'];
+
+/** Longest client identity accepted. */
+export const MAX_ID_LENGTH = 128;
+
 /** The HELLO this side sends. */
-export function ourHello(caps: readonly string[] = []): Hello {
-  return { version: PROTOCOL_VERSION, min: MIN_PROTOCOL_VERSION, caps: [...caps] };
+export function ourHello(id?: string): Hello {
+  const hello: Hello = { version: PROTOCOL_VERSION, min: MIN_PROTOCOL_VERSION, caps: [...OUR_CAPS] };
+  if (id !== undefined) hello.id = id;
+  return hello;
 }
 
 /**
@@ -42,12 +52,14 @@ export function parseHello(payload: Buffer): Hello {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new HopwireError(ErrorCode.PROTOCOL, 'hello payload is not an object');
   }
-  const { version, min, caps } = data as Record<string, unknown>;
+  const { version, min, caps, id } = data as Record<string, unknown>;
   if (!isVersion(version) || !isVersion(min) || min > version) {
     throw new HopwireError(ErrorCode.PROTOCOL, 'hello has no valid version range');
   }
   const list = Array.isArray(caps) ? caps.filter((c): c is string => typeof c === 'string').slice(0, 64) : [];
-  return { version, min, caps: list };
+  const hello: Hello = { version, min, caps: list };
+  if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH) hello.id = id;
+  return hello;
 }
 
 /**

@@ -36,6 +36,41 @@ export interface ReconnectOptions {
   retryFirstConnect?: boolean;
 }
 
+/** The client's offline queue. */
+export interface QueueOptions {
+  /** Most messages and requests held while (re)connecting. @default 10000 */
+  maxMessages?: number;
+  /** Most bytes held while (re)connecting. @default 16 MiB */
+  maxBytes?: number;
+}
+
+/** What the server does with a session that falls behind `sendAll()`. */
+export interface SlowConsumerOptions {
+  /** Bytes a session may have waiting in its write buffer before the policy applies. @default 8 MiB */
+  maxBytes?: number;
+  /**
+   * `'disconnect'` closes the session (reason `slow-consumer`); `'drop'` skips
+   * it for this broadcast and counts the drop; `'wait'` waits for it, holding
+   * `sendAll()` back.
+   * @default 'disconnect'
+   */
+  policy?: 'disconnect' | 'drop' | 'wait';
+  /**
+   * How long `sendAll()` waits for a session's write before it treats the
+   * session as lagging and stops waiting for it (until it has caught up).
+   * @default 250
+   */
+  lag?: number;
+}
+
+/** The server's memory of acknowledged messages, for dropping duplicates. */
+export interface DedupOptions {
+  /** Most client identities remembered. @default 10000 */
+  maxClients?: number;
+  /** Milliseconds after which a client that was not seen is forgotten. @default 600000 */
+  ttl?: number;
+}
+
 /** A line terminator, or one for each direction. */
 export type LineTerminator = string | { receive: string; send: string };
 
@@ -61,6 +96,12 @@ export interface CommonOptions {
   lineTerminator?: LineTerminator;
   /** Send the stack of a failing request handler's error to the requester. @default false */
   sendErrorStacks?: boolean;
+  /**
+   * Bytes the socket may hold unsent before `send()` rejects with
+   * `ERR_BUFFER_FULL` (a peer that reads slower than this side sends).
+   * @default 64 MiB
+   */
+  maxWriteBuffer?: number;
 }
 
 /** Options of {@link Server}. */
@@ -81,6 +122,10 @@ export interface ServerOptions extends CommonOptions {
   protocol?: 'auto' | 'binary' | 'lines';
   /** A peer that sends nothing for this long (ms) is taken as a JSON-lines peer. @default 200 */
   detectTimeout?: number;
+  /** What to do with sessions that fall behind `sendAll()`. */
+  slowConsumer?: SlowConsumerOptions;
+  /** Memory of acknowledged messages (see `docs/delivery.md`). */
+  dedup?: DedupOptions;
 }
 
 /** Options of {@link Client}. */
@@ -99,6 +144,8 @@ export interface ClientOptions extends CommonOptions {
   connectTimeout?: number;
   /** Most messages a `messages()` iterator buffers before it fails with `ERR_QUEUE_FULL`. @default 65536 */
   maxIteratorBuffer?: number;
+  /** The offline queue used while (re)connecting, or `false` to reject sends instead. */
+  queue?: QueueOptions | false;
 }
 
 /** The resolved, frozen form of {@link CommonOptions}. */
@@ -113,6 +160,7 @@ export interface ResolvedCommon {
   readonly receiveTerminator: string;
   readonly sendTerminator: string;
   readonly sendErrorStacks: boolean;
+  readonly maxWriteBuffer: number;
 }
 
 /** Where a socket lives. */
@@ -124,6 +172,8 @@ export interface ResolvedServerOptions extends ResolvedCommon {
   readonly socketMode: number;
   readonly protocol: 'auto' | 'binary' | 'lines';
   readonly detectTimeout: number;
+  readonly slowConsumer: Readonly<Required<SlowConsumerOptions>>;
+  readonly dedup: Readonly<Required<DedupOptions>>;
 }
 
 /** The resolved, frozen form of {@link ClientOptions}. */
@@ -133,6 +183,7 @@ export interface ResolvedClientOptions extends ResolvedCommon {
   readonly reconnect: Readonly<Required<ReconnectOptions>> | false;
   readonly connectTimeout: number;
   readonly maxIteratorBuffer: number;
+  readonly queue: Readonly<Required<QueueOptions>> | false;
 }
 
 /** The defaults, in one place. */
@@ -151,6 +202,10 @@ export const DEFAULTS = Object.freeze({
   reconnect: Object.freeze({ initial: 100, max: 10_000, multiplier: 2, jitter: 'equal', retryFirstConnect: false }),
   connectTimeout: 5_000,
   maxIteratorBuffer: 65_536,
+  maxWriteBuffer: 64 * 1024 * 1024,
+  queue: Object.freeze({ maxMessages: 10_000, maxBytes: 16 * 1024 * 1024 }),
+  slowConsumer: Object.freeze({ maxBytes: 8 * 1024 * 1024, policy: 'disconnect', lag: 250 }),
+  dedup: Object.freeze({ maxClients: 10_000, ttl: 600_000 }),
 });
 
 /** Resolves server options. @throws HopwireError `ERR_INVALID_OPTION` */
@@ -163,6 +218,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     socketMode: integer(o.socketMode, 'socketMode', DEFAULTS.socketMode, 0, 0o777),
     protocol,
     detectTimeout: integer(o.detectTimeout, 'detectTimeout', DEFAULTS.detectTimeout, 0),
+    slowConsumer: resolveSlowConsumer(o.slowConsumer),
+    dedup: resolveDedup(o.dedup),
   });
 }
 
@@ -177,6 +234,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     reconnect: resolveReconnect(o.reconnect),
     connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1),
     maxIteratorBuffer: integer(o.maxIteratorBuffer, 'maxIteratorBuffer', DEFAULTS.maxIteratorBuffer, 1),
+    queue: resolveQueue(o.queue),
   });
 }
 
@@ -200,7 +258,35 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     receiveTerminator,
     sendTerminator,
     sendErrorStacks: boolean(o.sendErrorStacks, 'sendErrorStacks', false),
+    maxWriteBuffer: integer(o.maxWriteBuffer, 'maxWriteBuffer', DEFAULTS.maxWriteBuffer, 1),
   };
+}
+
+function resolveQueue(queue: QueueOptions | false | undefined): ResolvedClientOptions['queue'] {
+  if (queue === false) return false;
+  const q = checkObject(queue ?? {}, 'queue');
+  return Object.freeze({
+    maxMessages: integer(q.maxMessages, 'queue.maxMessages', DEFAULTS.queue.maxMessages, 1),
+    maxBytes: integer(q.maxBytes, 'queue.maxBytes', DEFAULTS.queue.maxBytes, 1),
+  });
+}
+
+function resolveSlowConsumer(slow: SlowConsumerOptions | undefined): ResolvedServerOptions['slowConsumer'] {
+  const o = checkObject(slow ?? {}, 'slowConsumer');
+  const d = DEFAULTS.slowConsumer;
+  return Object.freeze({
+    maxBytes: integer(o.maxBytes, 'slowConsumer.maxBytes', d.maxBytes, 1),
+    policy: oneOf(o.policy, 'slowConsumer.policy', ['disconnect', 'drop', 'wait'] as const, d.policy),
+    lag: integer(o.lag, 'slowConsumer.lag', d.lag, 0),
+  });
+}
+
+function resolveDedup(dedup: DedupOptions | undefined): ResolvedServerOptions['dedup'] {
+  const o = checkObject(dedup ?? {}, 'dedup');
+  return Object.freeze({
+    maxClients: integer(o.maxClients, 'dedup.maxClients', DEFAULTS.dedup.maxClients, 1),
+    ttl: integer(o.ttl, 'dedup.ttl', DEFAULTS.dedup.ttl, 0),
+  });
 }
 
 function resolvePing(ping: PingOptions | false | undefined): ResolvedCommon['ping'] {

@@ -9,6 +9,7 @@ import { chmod } from 'node:fs/promises';
 import { type Server as NetServer, type Socket, createServer } from 'node:net';
 import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta, encodeValueFrame } from './connection.js';
 import { debug } from './debug.js';
+import { DedupStore } from './dedup-store.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { encodeLine } from './line-decoder.js';
@@ -55,6 +56,7 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #all = new Set<Session>();
   readonly #ready = new Set<Session>();
   readonly #owner: SessionOwner;
+  readonly #dedup: DedupStore;
   #net: NetServer | undefined;
   #address: ListenAddress | undefined;
   #handler: RequestHandler<ServerRequestContext> | undefined;
@@ -74,12 +76,13 @@ export class Server extends EventEmitter<ServerEvents> {
       framing: this.options.protocol === 'lines' ? 'lines' : this.options.protocol === 'binary' ? 'binary' : 'auto',
       refuseLines: this.options.protocol === 'binary',
     });
+    this.#dedup = new DedupStore(this.options.dedup);
     this.#owner = {
       onReady: (session) => {
         this.#onSessionReady(session);
       },
-      onMessage: (session, value, meta) => {
-        this.#onSessionMessage(session, value, meta);
+      onMessage: (session, value, meta, seq) => {
+        this.#onSessionMessage(session, value, meta, seq);
       },
       onRequest: (session, value, meta, signal) => this.#onSessionRequest(session, value, meta, signal),
       onClose: (session, info) => {
@@ -163,7 +166,15 @@ export class Server extends EventEmitter<ServerEvents> {
   /**
    * Sends one message to every ready session, encoded once per framing.
    *
-   * @returns the number of sessions it was written to
+   * Resolves once every session has taken the message: written to the OS,
+   * or — for a session that is lagging (its last write took longer than
+   * `slowConsumer.lag`) — queued in its write buffer. A session whose buffer
+   * passes `slowConsumer.maxBytes` is disconnected (`'disconnect'`, reason
+   * `slow-consumer`), skipped (`'drop'`, counted in `droppedMessages`), or
+   * waited for (`'wait'`). One slow reader therefore cannot hold the
+   * broadcast back for long, nor grow the server's memory without bound.
+   *
+   * @returns the number of sessions the message was written or queued to
    * @throws HopwireError `ERR_ENCODE` when the value cannot be encoded (then
    * nothing is sent)
    */
@@ -175,9 +186,50 @@ export class Server extends EventEmitter<ServerEvents> {
       if (s.protocol === 'binary') binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
       else lines ??= [encodeLine(value, this.options.sendTerminator)];
     }
-    const writes = sessions.map((s) => s.connection.sendEncoded((s.protocol === 'binary' ? binary : lines) ?? []));
-    const results = await Promise.allSettled(writes);
-    return results.filter((r) => r.status === 'fulfilled').length;
+    const { maxBytes, policy, lag } = this.options.slowConsumer;
+    const waits: Promise<boolean>[] = [];
+    for (const s of sessions) {
+      const parts = (s.protocol === 'binary' ? binary : lines) ?? [];
+      if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
+        if (policy === 'drop') {
+          s.droppedMessages++;
+          continue;
+        }
+        debug('session %d is %d bytes behind a broadcast: disconnecting it', s.id, s.bufferedBytes);
+        s.connection.destroy({
+          reason: 'slow-consumer',
+          message: `fell more than ${maxBytes} bytes behind a broadcast`,
+          error: new HopwireError(ErrorCode.SLOW_CONSUMER, `${s.bufferedBytes} bytes waiting to be written`),
+        });
+        continue;
+      }
+      const written = s.connection.sendEncoded(parts).then(
+        () => {
+          s.lagging = false;
+          return true;
+        },
+        () => false,
+      );
+      if (policy === 'wait' || !s.lagging) waits.push(policy === 'wait' ? written : this.#withLag(s, written, lag));
+      else waits.push(Promise.resolve(true));
+    }
+    const results = await Promise.all(waits);
+    return results.filter(Boolean).length;
+  }
+
+  /** Waits for a session's write at most `lag` ms; past that the session is lagging and the broadcast moves on. */
+  #withLag(session: Session, written: Promise<boolean>, lag: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        session.lagging = true;
+        resolve(true);
+      }, lag);
+      timer.unref();
+    });
+    return Promise.race([written, late]).finally(() => {
+      clearTimeout(timer);
+    });
   }
 
   /**
@@ -223,7 +275,14 @@ export class Server extends EventEmitter<ServerEvents> {
     this.emit('connect', session);
   }
 
-  #onSessionMessage(session: Session, value: unknown, meta: ReceiveMeta): void {
+  #onSessionMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number): void {
+    if (seq !== 0) {
+      const client = session.clientId;
+      if (client !== undefined && !this.#dedup.accept(client, seq, Date.now())) {
+        debug('session %d: duplicate message %d from %s acknowledged again, not delivered', session.id, seq, client);
+        return;
+      }
+    }
     if (this.listenerCount('message') === 0) return;
     const ctx: ServerMessageContext = {
       ...meta,

@@ -10,7 +10,7 @@ import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestO
 /** What a {@link Session} reports to its server. Internal. */
 export interface SessionOwner {
   onReady(session: Session): void;
-  onMessage(session: Session, value: unknown, meta: ReceiveMeta): void;
+  onMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number): void;
   onRequest(session: Session, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
   onClose(session: Session, info: DisconnectInfo): void;
   onListenerError(err: unknown): void;
@@ -55,8 +55,8 @@ export class Session {
       onReady: () => {
         owner.onReady(this);
       },
-      onMessage: (_conn, value, meta) => {
-        owner.onMessage(this, value, meta);
+      onMessage: (_conn, value, meta, seq) => {
+        owner.onMessage(this, value, meta, seq);
       },
       onRequest: (_conn, value, meta, signal) => owner.onRequest(this, value, meta, signal),
       onClose: (_conn, info) => {
@@ -92,6 +92,22 @@ export class Session {
   get remotePort(): number | undefined {
     return this.#conn.remotePort;
   }
+
+  /** The client's identity from its hello (stable across its reconnects), if it sent one. */
+  get clientId(): string | undefined {
+    return this.#conn.peerHello?.id;
+  }
+
+  /** Bytes waiting in this session's write buffer. */
+  get bufferedBytes(): number {
+    return this.#conn.writableLength;
+  }
+
+  /** Broadcast messages skipped for this session by the `'drop'` slow-consumer policy. */
+  droppedMessages = 0;
+
+  /** @internal set while a broadcast write to this session is slower than `slowConsumer.lag` */
+  lagging = false;
 
   /** Requests sent to this peer still waiting for a reply. */
   get pendingRequests(): number {

@@ -21,7 +21,9 @@ export type DisconnectReason =
   /** The peer broke the protocol: bad frame, bad payload, line too long, wrong version, … */
   | 'protocol-error'
   /** The socket failed (`ECONNRESET`, …). */
-  | 'socket-error';
+  | 'socket-error'
+  /** The peer fell too far behind `sendAll()` broadcasts (server `slowConsumer` policy). */
+  | 'slow-consumer';
 
 /** What `disconnect` events carry. */
 export interface DisconnectInfo {
@@ -39,6 +41,17 @@ export interface RequestOptions {
   timeout?: number;
   /** Aborts the wait; the request then rejects with an `AbortError`. */
   signal?: AbortSignal;
+}
+
+/** Options of a single `send()`. */
+export interface SendOptions {
+  /**
+   * Resolve only when the peer's message listeners have been called with the
+   * message, resending it after a reconnect until then (see
+   * `docs/delivery.md`). Client to server only.
+   * @default false
+   */
+  ack?: boolean;
 }
 
 /** What every received message comes with. */

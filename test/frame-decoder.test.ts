@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
-import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, encodeFrame, encodeFrameToBuffer } from '../src/frame.js';
+import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, encodeFrame, encodeFrameToBuffer, MAX_FRAME_KIND } from '../src/frame.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -426,7 +426,7 @@ describe('FrameDecoder', () => {
       expect(decodeChunks([frame])).to.have.length(1);
     });
 
-    for (const kind of [0, 9, 63, 64, 255]) {
+    for (const kind of [0, 10, 63, 64, 255]) {
       it(`rejects kind ${kind}`, () => {
         expectProtocolError(Buffer.concat([rawHeader({ length: 18, kind, payloadLength: 2 }), body(2)]));
       });
@@ -534,7 +534,7 @@ describe('FrameDecoder', () => {
       const decoder = new FrameDecoder();
       expect(decoder.push(good)).to.have.length(1);
       const error = expectCode(
-        thrown(() => decoder.push(Buffer.concat([rawHeader({ length: 18, kind: 9, payloadLength: 2 }), body(2), good]))),
+        thrown(() => decoder.push(Buffer.concat([rawHeader({ length: 18, kind: 10, payloadLength: 2 }), body(2), good]))),
         ErrorCode.PROTOCOL,
       );
       expectStaysFailed(decoder, error);
@@ -603,7 +603,7 @@ describe('FrameDecoder', () => {
           return { frames, error: err };
         }
         for (const frame of out) {
-          if (frame.kind < 1 || frame.kind > 8 || (frame.flags & ~FrameFlags.TAGGED) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
+          if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~FrameFlags.TAGGED) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
           frames.push(plain(frame));
         }
         if (decoder.failed) {

@@ -193,6 +193,45 @@ const fixtures: Fixture[] = [
     ),
   },
   {
+    name: 'MESSAGE asking for an ACK',
+    kind: FrameKind.MESSAGE,
+    flags: 0,
+    id: 7,
+    type: '',
+    payload: '{"n":1}',
+    attachments: [],
+    hex: wire(
+      '00000017', // length 23 = 16 + 7
+      '02', // kind MESSAGE
+      '00', // flags
+      '0000', // type name length
+      '00000007', // id 7: the sender's sequence number, to be acknowledged
+      '00000007', // payload length 7
+      '0000', // attachment count
+      '0000', // reserved
+      '7b226e223a317d', // {"n":1}
+    ),
+  },
+  {
+    name: 'ACK',
+    kind: FrameKind.ACK,
+    flags: 0,
+    id: 7,
+    type: '',
+    payload: '',
+    attachments: [],
+    hex: wire(
+      '00000010', // length 16: the header alone
+      '09', // kind ACK
+      '00', // flags
+      '0000', // type name length
+      '00000007', // id 7: the acknowledged MESSAGE
+      '00000000', // payload length 0
+      '0000', // attachment count
+      '0000', // reserved
+    ),
+  },
+  {
     name: 'GOODBYE',
     kind: FrameKind.GOODBYE,
     flags: 0,

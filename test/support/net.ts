@@ -42,7 +42,7 @@ export function tempSocketPath(): string {
 
 /** Starts a server (port 0 by default) that closeAll() closes; returns it with its port. */
 export async function startServer(options: ServerOptions = {}): Promise<{ server: Server; port: number; path?: string }> {
-  const server = new Server({ port: 0, ...options });
+  const server = new Server(options.path === undefined ? { port: 0, ...options } : options);
   defer(() => server.close());
   const address = await server.listen();
   return address.path === undefined ? { server, port: address.port } : { server, port: 0, path: address.path };
