@@ -13,7 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Socket, connect as netConnect } from 'node:net';
+import { type Socket, isIP, connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Backoff } from './backoff.js';
 import { Connection, type ConnectionHost, type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from './connection.js';
 import { debug } from './debug.js';
@@ -285,8 +286,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Opens one socket and runs the hello on it. */
   #attempt(): void {
-    const endpoint = this.options.endpoint;
-    const socket = 'path' in endpoint ? netConnect({ path: endpoint.path }) : netConnect({ port: endpoint.port, host: endpoint.host });
+    const socket = this.#openSocket();
     this.#socket = socket;
     const timer = setTimeout(() => {
       socket.destroy(new HopwireError(ErrorCode.NOT_CONNECTED, `connect timed out after ${this.options.connectTimeout} ms`));
@@ -298,7 +298,7 @@ export class Client extends EventEmitter<ClientEvents> {
       this.#attemptFailed(err);
     };
     socket.once('error', onError);
-    socket.once('connect', () => {
+    socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       this.#socket = undefined;
       if (this.#state === 'closed') {
@@ -327,12 +327,31 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('connect');
   }
 
+  /** A TCP, TLS or Unix socket to the server. */
+  #openSocket(): Socket {
+    const endpoint = this.options.endpoint;
+    if ('path' in endpoint) return netConnect({ path: endpoint.path });
+    const tls = this.options.tls;
+    if (tls === undefined) return netConnect({ port: endpoint.port, host: endpoint.host });
+    if (tls.rejectUnauthorized === false) debug('TLS: the server certificate is NOT verified (rejectUnauthorized: false)');
+    const servername = tls.servername ?? (isIP(endpoint.host) === 0 ? endpoint.host : undefined);
+    return tlsConnect({ ...tls, port: endpoint.port, host: endpoint.host, ...(servername === undefined ? {} : { servername }) });
+  }
+
   #attemptFailed(err: Error): void {
     if (this.#state === 'closed') return;
     debug('connect attempt failed: %s', err.message);
     const first = this.#firstConnect;
+    // A wrong secret or an unspeakable version will not get better by retrying.
+    const fatal = err instanceof HopwireError && (err.code === ErrorCode.AUTH || err.code === ErrorCode.VERSION);
+    if (fatal && first === undefined) {
+      this.#state = 'disconnected';
+      this.#outbox.rejectAll(err);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
     if (this.#state === 'connecting' && first !== undefined) {
-      const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
+      const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect && !fatal;
       if (!retry) {
         this.#state = 'idle';
         this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`));

@@ -15,7 +15,7 @@ import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { type Hello, agreeVersion, ourHello, parseHello } from './handshake.js';
+import { Handshake, type Hello } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
@@ -84,11 +84,10 @@ export class Connection {
   #frames: FrameDecoder | undefined;
   #lines: LineDecoder | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #handshake: Handshake;
   #corked = false;
-  #magicSent = false;
   #incoming = 0;
   #info: DisconnectInfo | undefined;
-  #peerHello: Hello | undefined;
 
   /**
    * @param socket - a connected socket
@@ -101,6 +100,7 @@ export class Connection {
     this.#host = host;
     this.#pending = new PendingRequests({ maxPending: settings.maxPendingRequests });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
         { sendPing: () => { this.#writeControl(FrameKind.PING); }, onDead: (n) => { this.#onDead(n); } },
@@ -122,7 +122,7 @@ export class Connection {
     } else {
       this.#state = 'handshaking';
       this.#useBinary();
-      if (settings.role === 'client') this.#sendHello();
+      this.#writeRaw(...this.#handshake.start());
     }
   }
 
@@ -236,7 +236,7 @@ export class Connection {
 
   /** Whether the peer announced a capability in its hello (`'ack'`, …). */
   peerCan(cap: string): boolean {
-    return this.#peerHello?.caps.includes(cap) === true;
+    return this.#handshake.peer?.caps.includes(cap) === true;
   }
 
   /**
@@ -316,9 +316,8 @@ export class Connection {
 
   #onFrame(frame: Frame): void {
     if (this.#state === 'handshaking') {
-      if (frame.kind === FrameKind.HELLO) this.#onHello(frame);
-      else if (frame.kind === FrameKind.GOODBYE) this.#onGoodbye(frame);
-      else throw new HopwireError(ErrorCode.PROTOCOL, `frame of kind ${frame.kind} before the hello`);
+      if (frame.kind === FrameKind.GOODBYE) this.#onGoodbye(frame);
+      else this.#onHandshakeFrame(frame);
       return;
     }
     switch (frame.kind) {
@@ -350,18 +349,16 @@ export class Connection {
     }
   }
 
-  #onHello(frame: Frame): void {
-    const theirs = parseHello(frame.payload);
-    const ours = ourHello();
+  #onHandshakeFrame(frame: Frame): void {
+    let step;
     try {
-      agreeVersion(ours, theirs);
+      step = this.#handshake.receive(frame);
     } catch (err) {
       this.#protocolError(err);
       return;
     }
-    this.#peerHello = theirs;
-    if (this.#settings.role === 'server') this.#sendHello();
-    this.#becomeReady();
+    this.#writeRaw(...step.send);
+    if (step.done) this.#becomeReady();
   }
 
   #onGoodbye(frame: Frame): void {
@@ -370,7 +367,9 @@ export class Connection {
     try {
       const data = JSON.parse(frame.payload.toString('utf8')) as { code?: unknown; reason?: unknown };
       if (typeof data.reason === 'string') message = `the peer said goodbye: ${data.reason.slice(0, 500)}`;
-      if (data.code === ErrorCode.VERSION) error = new HopwireError(ErrorCode.VERSION, message);
+      if (data.code === ErrorCode.VERSION || data.code === ErrorCode.AUTH || data.code === ErrorCode.PROTOCOL) {
+        error = new HopwireError(data.code, message);
+      }
     } catch {
       // a goodbye without a readable reason is still a goodbye
     }
@@ -512,12 +511,6 @@ export class Connection {
     this.#writeRaw(...encodeFrame({ kind, payload }));
   }
 
-  #sendHello(): void {
-    const hello = JSON.stringify(ourHello(this.#settings.identity));
-    this.#magicSent = true;
-    this.#writeRaw(MAGIC, ...encodeFrame({ kind: FrameKind.HELLO, payload: hello }));
-  }
-
   #writeReply(id: number, reply: unknown): void {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     let parts: Buffer[];
@@ -540,7 +533,7 @@ export class Connection {
 
   #useBinary(): void {
     this.#protocol = 'binary';
-    this.#frames = new FrameDecoder({ maxFrameBytes: this.#settings.maxFrameBytes, expectMagic: true });
+    this.#frames = new FrameDecoder({ maxFrameBytes: this.#settings.maxFrameBytes, maxAttachments: this.#settings.maxAttachments, expectMagic: true });
     this.#startTimer(this.#settings.handshakeTimeout, () => {
       this.#shutdown(
         { reason: 'handshake-timeout', message: `no hello within ${this.#settings.handshakeTimeout} ms`, error: new HopwireError(ErrorCode.HANDSHAKE_TIMEOUT, 'handshake timed out') },
@@ -597,7 +590,7 @@ export class Connection {
     this.#clearTimer();
     if (sayGoodbye && this.#protocol === 'binary' && wasReady) {
       const code = error?.code ?? 'closed';
-      if (!this.#magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
+      if (!this.#handshake.magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
       this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: goodbyeReason.slice(0, 500) }));
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
       this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
@@ -651,7 +644,7 @@ export class Connection {
 
   /** The hello the peer sent (binary connections). */
   get peerHello(): Hello | undefined {
-    return this.#peerHello;
+    return this.#handshake.peer;
   }
 }
 

@@ -17,6 +17,8 @@ export const ErrorCode = {
   LINE_TOO_LARGE: 'ERR_LINE_TOO_LARGE',
   /** The peer broke the wire protocol (bad magic, unknown kind, inconsistent lengths, …). */
   PROTOCOL: 'ERR_PROTOCOL',
+  /** Shared-secret authentication failed (wrong, missing or unexpected secret). */
+  AUTH: 'ERR_AUTH',
   /** The peer speaks a protocol version this side cannot speak. */
   VERSION: 'ERR_VERSION',
   /** A value could not be encoded (a cycle, a function, a symbol, …). */

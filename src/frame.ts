@@ -39,7 +39,7 @@ export const MAX_TYPE_NAME_BYTES = 255;
 /** Largest value of a u32 field. */
 export const MAX_U32 = 0xffff_ffff;
 
-/** What a frame is. Values 10–63 are reserved for later versions (negotiated in the hello). */
+/** What a frame is. Values 11–63 are reserved for later versions (negotiated in the hello). */
 export const FrameKind = {
   /** Handshake: JSON `{ version, min, caps, … }`; the first frame each side sends. */
   HELLO: 1,
@@ -59,13 +59,15 @@ export const FrameKind = {
   GOODBYE: 8,
   /** The MESSAGE with this `id` was handed to the receiver's message listeners; empty payload. */
   ACK: 9,
+  /** Shared-secret authentication during the hello: JSON `{ proof }` (client) or `{ ok: true }` (server). */
+  AUTH: 10,
 } as const;
 
 /** One of the {@link FrameKind} values. */
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** Highest kind number this version defines. */
-export const MAX_FRAME_KIND: number = FrameKind.ACK;
+export const MAX_FRAME_KIND: number = FrameKind.AUTH;
 
 /** Frame flag bits. Bits not listed here are reserved and must be 0. */
 export const FrameFlags = {

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { BlockList, isIP } from 'node:net';
+import type { ConnectionOptions as TlsConnectionOptions, TlsOptions } from 'node:tls';
 import { Codec } from './codec.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import type { Jitter } from './backoff.js';
@@ -96,6 +98,14 @@ export interface CommonOptions {
   lineTerminator?: LineTerminator;
   /** Send the stack of a failing request handler's error to the requester. @default false */
   sendErrorStacks?: boolean;
+  /** Most attachments (binary values) in one frame. @default 4096 */
+  maxAttachments?: number;
+  /**
+   * A shared secret: both sides prove they know it (HMAC-SHA256 challenge–
+   * response in the hello) without sending it. A peer without it is refused
+   * with `ERR_AUTH`.
+   */
+  secret?: string | Buffer;
   /**
    * Bytes the socket may hold unsent before `send()` rejects with
    * `ERR_BUFFER_FULL` (a peer that reads slower than this side sends).
@@ -124,6 +134,18 @@ export interface ServerOptions extends CommonOptions {
   detectTimeout?: number;
   /** What to do with sessions that fall behind `sendAll()`. */
   slowConsumer?: SlowConsumerOptions;
+  /** TLS: key, cert, ca, `requestCert`, … passed to `tls.createServer`. TCP only. */
+  tls?: TlsOptions;
+  /**
+   * Addresses and CIDR ranges allowed to connect (`'127.0.0.1'`, `'10.0.0.0/8'`,
+   * `'::1'`, `'fd00::/8'`); others are closed at accept, before any byte is
+   * read. TCP only. @default everyone
+   */
+  allow?: readonly string[];
+  /** Most connections at once; more are closed at accept. @default 10000 */
+  maxConnections?: number;
+  /** With a `secret`, still accept JSON-lines peers (they cannot authenticate). @default false */
+  allowLinesWithSecret?: boolean;
   /** Memory of acknowledged messages (see `docs/delivery.md`). */
   dedup?: DedupOptions;
 }
@@ -146,6 +168,12 @@ export interface ClientOptions extends CommonOptions {
   maxIteratorBuffer?: number;
   /** The offline queue used while (re)connecting, or `false` to reject sends instead. */
   queue?: QueueOptions | false;
+  /**
+   * TLS: `true`, or options for `tls.connect` (`ca`, `cert`, `key`,
+   * `servername`, …). The server certificate is verified unless
+   * `rejectUnauthorized: false` is given explicitly. TCP only.
+   */
+  tls?: true | TlsConnectionOptions;
 }
 
 /** The resolved, frozen form of {@link CommonOptions}. */
@@ -161,6 +189,8 @@ export interface ResolvedCommon {
   readonly sendTerminator: string;
   readonly sendErrorStacks: boolean;
   readonly maxWriteBuffer: number;
+  readonly maxAttachments: number;
+  readonly secret: Buffer | undefined;
 }
 
 /** Where a socket lives. */
@@ -174,6 +204,10 @@ export interface ResolvedServerOptions extends ResolvedCommon {
   readonly detectTimeout: number;
   readonly slowConsumer: Readonly<Required<SlowConsumerOptions>>;
   readonly dedup: Readonly<Required<DedupOptions>>;
+  readonly tls: TlsOptions | undefined;
+  readonly allow: BlockList | undefined;
+  readonly maxConnections: number;
+  readonly allowLinesWithSecret: boolean;
 }
 
 /** The resolved, frozen form of {@link ClientOptions}. */
@@ -184,6 +218,7 @@ export interface ResolvedClientOptions extends ResolvedCommon {
   readonly connectTimeout: number;
   readonly maxIteratorBuffer: number;
   readonly queue: Readonly<Required<QueueOptions>> | false;
+  readonly tls: TlsConnectionOptions | undefined;
 }
 
 /** The defaults, in one place. */
@@ -206,6 +241,8 @@ export const DEFAULTS = Object.freeze({
   queue: Object.freeze({ maxMessages: 10_000, maxBytes: 16 * 1024 * 1024 }),
   slowConsumer: Object.freeze({ maxBytes: 8 * 1024 * 1024, policy: 'disconnect', lag: 250 }),
   dedup: Object.freeze({ maxClients: 10_000, ttl: 600_000 }),
+  maxAttachments: 4096,
+  maxConnections: 10_000,
 });
 
 /** Resolves server options. @throws HopwireError `ERR_INVALID_OPTION` */
@@ -220,6 +257,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     detectTimeout: integer(o.detectTimeout, 'detectTimeout', DEFAULTS.detectTimeout, 0),
     slowConsumer: resolveSlowConsumer(o.slowConsumer),
     dedup: resolveDedup(o.dedup),
+    tls: resolveTls<TlsOptions>(o.tls, o.path, 'server'),
+    allow: resolveAllow(o.allow, o.path),
+    maxConnections: integer(o.maxConnections, 'maxConnections', DEFAULTS.maxConnections, 1),
+    allowLinesWithSecret: boolean(o.allowLinesWithSecret, 'allowLinesWithSecret', false),
   });
 }
 
@@ -235,6 +276,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1),
     maxIteratorBuffer: integer(o.maxIteratorBuffer, 'maxIteratorBuffer', DEFAULTS.maxIteratorBuffer, 1),
     queue: resolveQueue(o.queue),
+    tls: resolveTls(o.tls === true ? {} : o.tls, o.path, 'client'),
   });
 }
 
@@ -259,7 +301,45 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     sendTerminator,
     sendErrorStacks: boolean(o.sendErrorStacks, 'sendErrorStacks', false),
     maxWriteBuffer: integer(o.maxWriteBuffer, 'maxWriteBuffer', DEFAULTS.maxWriteBuffer, 1),
+    maxAttachments: integer(o.maxAttachments, 'maxAttachments', DEFAULTS.maxAttachments, 0, 0xffff),
+    secret: resolveSecret(o.secret),
   };
+}
+
+function resolveSecret(secret: string | Buffer | undefined): Buffer | undefined {
+  if (secret === undefined) return undefined;
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.isBuffer(secret) ? Buffer.from(secret) : undefined;
+  if (bytes === undefined || bytes.length === 0) invalid('secret must be a non-empty string or Buffer');
+  return bytes;
+}
+
+function resolveTls<T extends object>(tls: T | undefined, path: string | undefined, side: string): T | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object') invalid(`tls must be ${side === 'client' ? 'true or ' : ''}an object of tls options`);
+  if (path !== undefined) invalid('tls works over TCP only; Unix sockets rely on file permissions (socketMode)');
+  return Object.freeze({ ...tls });
+}
+
+function resolveAllow(allow: readonly string[] | undefined, path: string | undefined): BlockList | undefined {
+  if (allow === undefined) return undefined;
+  if (!Array.isArray(allow)) invalid('allow must be an array of addresses or CIDR ranges');
+  if (path !== undefined) invalid('allow works over TCP only; Unix sockets rely on file permissions (socketMode)');
+  const list = new BlockList();
+  for (const entry of allow as unknown[]) {
+    if (typeof entry !== 'string') invalid(`allow: ${describe(entry)} is not a string`);
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined) invalid(`allow: "${entry}" is not an IP address or CIDR range`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) {
+      list.addAddress(address, type);
+    } else {
+      const prefix = Number(bits);
+      if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) invalid(`allow: "${entry}" has a bad prefix length`);
+      list.addSubnet(address, prefix, type);
+    }
+  }
+  return list;
 }
 
 function resolveQueue(queue: QueueOptions | false | undefined): ResolvedClientOptions['queue'] {

@@ -6,7 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { chmod } from 'node:fs/promises';
-import { type Server as NetServer, type Socket, createServer } from 'node:net';
+import { type BlockList, type Server as NetServer, type Socket, createServer, isIPv4 } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta, encodeValueFrame } from './connection.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
@@ -74,7 +75,7 @@ export class Server extends EventEmitter<ServerEvents> {
       ...this.options,
       role: 'server',
       framing: this.options.protocol === 'lines' ? 'lines' : this.options.protocol === 'binary' ? 'binary' : 'auto',
-      refuseLines: this.options.protocol === 'binary',
+      refuseLines: this.options.protocol === 'binary' || (this.options.secret !== undefined && !this.options.allowLinesWithSecret),
     });
     this.#dedup = new DedupStore(this.options.dedup);
     this.#owner = {
@@ -133,9 +134,32 @@ export class Server extends EventEmitter<ServerEvents> {
     if (this.#state !== 'idle') throw new HopwireError(ErrorCode.CLOSED, 'the server was closed');
     const endpoint = this.options.endpoint;
     if ('path' in endpoint) await clearStaleSocket(endpoint.path);
-    const net = createServer({ noDelay: true }, (socket) => {
-      this.#accept(socket);
+    const tls = this.options.tls;
+    const net: NetServer =
+      tls === undefined
+        ? createServer({ noDelay: true }, (socket) => {
+            this.#accept(socket);
+          })
+        : createTlsServer({ ...tls, noDelay: true }, (socket) => {
+            this.#accept(socket);
+          });
+    // Runs for every TCP connection, before any byte is read (and before the TLS handshake).
+    net.prependListener('connection', (socket: Socket) => {
+      this.#screen(socket);
     });
+    // Node closes connections past this count at accept, and says so with 'drop'.
+    net.maxConnections = this.options.maxConnections;
+    net.on('drop', (data) => {
+      this.refusedConnections++;
+      debug('refused %s: maxConnections (%d) reached', data?.remoteAddress ?? '?', this.options.maxConnections);
+    });
+    if (tls !== undefined) {
+      net.on('tlsClientError', (err: Error, socket: Socket) => {
+        debug('TLS handshake with %s failed: %s', socket.remoteAddress ?? '?', err.message);
+        this.refusedConnections++;
+        socket.destroy();
+      });
+    }
     net.on('error', (err) => {
       this.#emitError(err);
     });
@@ -260,8 +284,20 @@ export class Server extends EventEmitter<ServerEvents> {
     this.emit('close');
   }
 
+  /** Connections refused at accept: not on the allow-list, over `maxConnections`, or a failed TLS handshake. */
+  refusedConnections = 0;
+
+  /** Closes a just-accepted socket that is not on the allow-list, before reading from it. */
+  #screen(socket: Socket): void {
+    const allow = this.options.allow;
+    if (allow === undefined || isAllowed(allow, socket.remoteAddress)) return;
+    this.refusedConnections++;
+    debug('refused %s: not on the allow-list', socket.remoteAddress ?? '?');
+    socket.destroy();
+  }
+
   #accept(socket: Socket): void {
-    if (this.#state !== 'listening') {
+    if (this.#state !== 'listening' || socket.destroyed) {
       socket.destroy();
       return;
     }
@@ -316,4 +352,12 @@ function rethrow(err: unknown): void {
   process.nextTick(() => {
     throw err;
   });
+}
+
+/** Whether `address` (IPv4-mapped IPv6 forms included) is on the allow-list. */
+function isAllowed(allow: BlockList, address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1] !== undefined) return allow.check(mapped[1], 'ipv4');
+  return allow.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
 }

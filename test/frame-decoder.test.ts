@@ -426,7 +426,7 @@ describe('FrameDecoder', () => {
       expect(decodeChunks([frame])).to.have.length(1);
     });
 
-    for (const kind of [0, 10, 63, 64, 255]) {
+    for (const kind of [0, 11, 63, 64, 255]) {
       it(`rejects kind ${kind}`, () => {
         expectProtocolError(Buffer.concat([rawHeader({ length: 18, kind, payloadLength: 2 }), body(2)]));
       });
@@ -534,7 +534,7 @@ describe('FrameDecoder', () => {
       const decoder = new FrameDecoder();
       expect(decoder.push(good)).to.have.length(1);
       const error = expectCode(
-        thrown(() => decoder.push(Buffer.concat([rawHeader({ length: 18, kind: 10, payloadLength: 2 }), body(2), good]))),
+        thrown(() => decoder.push(Buffer.concat([rawHeader({ length: 18, kind: 11, payloadLength: 2 }), body(2), good]))),
         ErrorCode.PROTOCOL,
       );
       expectStaysFailed(decoder, error);
