@@ -129,8 +129,8 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
     this.#host = {
       onReady: () => undefined,
-      onMessage: (_conn, value, meta) => {
-        this.#onMessage(value, meta);
+      onMessage: (_conn, value, meta, _seq, reply) => {
+        this.#onMessage(value, meta, reply);
       },
       onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
       onAck: (_conn, seq) => {
@@ -279,9 +279,14 @@ export class Client extends EventEmitter<ClientEvents> {
     return conn?.ready === true ? conn : undefined;
   }
 
-  /** Sends may wait in the queue while a connection is on its way. */
+  /**
+   * Sends may wait in the queue while a connection is on its way — including
+   * the moment between a connection starting to close and the client
+   * noticing (requests on it already rejected), when a reconnect will follow.
+   */
   #canQueue(): boolean {
-    return this.#state === 'connecting' || this.#state === 'reconnecting';
+    if (this.#state === 'connecting' || this.#state === 'reconnecting') return true;
+    return this.#state === 'connected' && this.#backoff !== undefined && this.#readyConn?.ready !== true;
   }
 
   /** Opens one socket and runs the hello on it. */
@@ -400,12 +405,12 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#scheduleReconnect();
   }
 
-  #onMessage(value: unknown, meta: ReceiveMeta): void {
+  #onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void {
     const conn = this.#conn;
     const ctx: ClientMessageContext = {
       ...meta,
       client: this,
-      reply: (reply: unknown) => (conn === undefined ? Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected')) : conn.send(reply)),
+      reply: reply ?? ((r: unknown) => (conn === undefined ? Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected')) : conn.send(r))),
     };
     for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
     this.emit('message', value, ctx);

@@ -161,6 +161,39 @@ export class Codec {
   }
 
   /**
+   * The plain-JSON form of a value, for peers that speak JSON lines: a class
+   * instance becomes what its `toWire` returns, or its own enumerable
+   * properties; `type` is its registered name, its class name, or the
+   * built-in kind (`'Object'`, `'Array'`, `'String'`, `'Number'`, …), as
+   * sockhop 1.x names types.
+   */
+  toPlain(value: unknown): { type: string; data: unknown } {
+    if (typeof value !== 'object' || value === null) {
+      const kinds: Record<string, string> = { string: 'String', number: 'Number', boolean: 'Boolean', bigint: 'BigInt' };
+      return { type: value === null ? 'Object' : (kinds[typeof value] ?? 'Object'), data: value };
+    }
+    if (Array.isArray(value)) return { type: 'Array', data: value };
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto === null || proto === Object.prototype) return { type: 'Object', data: value };
+    const entry = this.registry.byPrototype(proto);
+    if (entry !== undefined) {
+      return { type: entry.name, data: entry.toWire === undefined ? ownProperties(value) : callToWire(entry, value) };
+    }
+    return { type: className(proto), data: isBuiltin(value) ? value : ownProperties(value) };
+  }
+
+  /**
+   * Rebuilds a registered class from plain JSON data (the inverse of
+   * {@link toPlain}); unregistered names give the data back as it is.
+   *
+   * @throws HopwireError `ERR_DECODE` when the data does not fit the class
+   */
+  fromPlain(type: string, data: unknown): { value: unknown; known: boolean } {
+    const entry = this.registry.byName(type);
+    return entry === undefined ? { value: data, known: false } : { value: rebuild(entry, data), known: true };
+  }
+
+  /**
    * Decodes a payload.
    *
    * @param type - the frame's type name

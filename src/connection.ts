@@ -21,6 +21,7 @@ import { LineDecoder, encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
+import { SockhopPeer } from './sockhop-peer.js';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
 
 /** How long a closing connection waits for the peer to close its side before destroying the socket. */
@@ -41,8 +42,12 @@ export interface ReceiveMeta {
 export interface ConnectionHost {
   /** The handshake is done (or the framing detected); the connection can send. */
   onReady(conn: Connection): void;
-  /** A message arrived; `seq` is non-zero when the sender asked for an ACK (sent once this returns). */
-  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta, seq: number): void;
+  /**
+   * A message arrived; `seq` is non-zero when the sender asked for an ACK
+   * (sent once this returns); `reply`, when given, is how to answer it (a
+   * sockhop remote callback).
+   */
+  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void;
   /** The peer acknowledged the MESSAGE with this id. */
   onAck?(conn: Connection, seq: number): void;
   /** A request arrived: return the reply (or a promise of it), or {@link NO_HANDLER}. */
@@ -83,6 +88,7 @@ export class Connection {
   #protocol: Protocol | undefined;
   #frames: FrameDecoder | undefined;
   #lines: LineDecoder | undefined;
+  #sockhop: SockhopPeer | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #handshake: Handshake;
   #corked = false;
@@ -194,9 +200,9 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    return this.#protocol === 'lines'
-      ? [encodeLine(value, this.#settings.sendTerminator)]
-      : encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value);
+    if (this.#protocol !== 'lines') return encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value);
+    const line = this.#sockhop === undefined ? this.#settings.codec.toPlain(value).data : this.#sockhop.message(value);
+    return [encodeLine(line, this.#settings.sendTerminator)];
   }
 
   /** Writes what {@link encodeMessage} produced. */
@@ -207,6 +213,7 @@ export class Connection {
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#sockhop !== undefined && this.#state === 'ready') return this.#sockhop.request(value, options);
     let encoded: EncodedValue;
     try {
       encoded = this.#settings.codec.encode(value);
@@ -221,7 +228,7 @@ export class Connection {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.#protocol === 'lines') {
-      return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests'));
+      return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests (use envelope: "sockhop" for sockhop peers)'));
     }
     let id: number;
     let promise: Promise<unknown>;
@@ -305,12 +312,33 @@ export class Connection {
     }
     for (const r of results) {
       if (this.#state !== 'ready') return;
-      if (r.ok) {
+      if (r.ok && this.#sockhop !== undefined) {
+        this.#receiveSockhop(r.value, this.#sockhop);
+      } else if (r.ok) {
         this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
       } else {
         debug('lines peer sent invalid JSON: %s', r.error.message);
         this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
       }
+    }
+  }
+
+  #receiveSockhop(line: unknown, peer: SockhopPeer): void {
+    this.#heartbeat?.alive();
+    try {
+      peer.receive(line);
+    } catch (err) {
+      const error = err instanceof HopwireError ? err : new HopwireError(ErrorCode.DECODE, String(err), { cause: err });
+      debug('sockhop peer sent a line hopwire cannot use: %s', error.message);
+      this.#writeLine({ type: 'SockhopError', data: { message: error.message, code: error.code } }).catch(() => undefined);
+    }
+  }
+
+  #writeLine(obj: unknown): Promise<void> {
+    try {
+      return this.#write([encodeLine(obj, this.#settings.sendTerminator)]);
+    } catch (err) {
+      return Promise.reject(toError(err));
     }
   }
 
@@ -449,9 +477,9 @@ export class Connection {
     }
   }
 
-  #deliver(value: unknown, meta: ReceiveMeta, seq: number): void {
+  #deliver(value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void {
     try {
-      this.#host.onMessage(this, value, meta, seq);
+      this.#host.onMessage(this, value, meta, seq, reply);
     } catch (err) {
       this.#host.onListenerError(this, err);
     }
@@ -551,13 +579,36 @@ export class Connection {
     }
     this.#protocol = 'lines';
     this.#lines = new LineDecoder({ terminator: this.#settings.receiveTerminator, maxLineBytes: this.#settings.maxLineBytes });
+    if (this.#settings.envelope === 'sockhop') this.#sockhop = this.#newSockhopPeer();
     this.#becomeReady();
+  }
+
+  #newSockhopPeer(): SockhopPeer {
+    const meta = (type: string, known: boolean): ReceiveMeta => ({ type, known, unknownTypes: [], protocol: 'lines' });
+    return new SockhopPeer({
+      codec: this.#settings.codec,
+      pending: this.#pending,
+      requestTimeout: this.#settings.requestTimeout,
+      writeLine: (obj) => (this.#state === 'ready' ? this.#writeLine(obj) : Promise.resolve()),
+      deliver: (value, type, known, reply) => {
+        this.#deliver(value, meta(type, known), 0, reply);
+      },
+      handle: (value, type, known) => {
+        let result: unknown;
+        try {
+          result = this.#host.onRequest(this, value, meta(type, known), this.#abort.signal);
+        } catch (err) {
+          result = Promise.reject(toError(err));
+        }
+        return result === NO_HANDLER ? undefined : { result };
+      },
+    });
   }
 
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
-    if (this.#protocol === 'binary') this.#heartbeat?.start();
+    if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
     try {
       this.#host.onReady(this);

@@ -101,6 +101,13 @@ export interface CommonOptions {
   /** Most attachments (binary values) in one frame. @default 4096 */
   maxAttachments?: number;
   /**
+   * How JSON lines are wrapped: `'none'` (one bare JSON value per line) or
+   * `'sockhop'` (sockhop 1.x's `{"type":…,"data":…}` envelope, with its
+   * callbacks, pings and request streams), to talk to sockhop 1.x programs.
+   * @default 'none'
+   */
+  envelope?: 'none' | 'sockhop';
+  /**
    * A shared secret: both sides prove they know it (HMAC-SHA256 challenge–
    * response in the hello) without sending it. A peer without it is refused
    * with `ERR_AUTH`.
@@ -191,6 +198,7 @@ export interface ResolvedCommon {
   readonly maxWriteBuffer: number;
   readonly maxAttachments: number;
   readonly secret: Buffer | undefined;
+  readonly envelope: 'none' | 'sockhop';
 }
 
 /** Where a socket lives. */
@@ -303,6 +311,7 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     maxWriteBuffer: integer(o.maxWriteBuffer, 'maxWriteBuffer', DEFAULTS.maxWriteBuffer, 1),
     maxAttachments: integer(o.maxAttachments, 'maxAttachments', DEFAULTS.maxAttachments, 0, 0xffff),
     secret: resolveSecret(o.secret),
+    envelope: oneOf(o.envelope, 'envelope', ['none', 'sockhop'] as const, 'none'),
   };
 }
 

@@ -82,8 +82,8 @@ export class Server extends EventEmitter<ServerEvents> {
       onReady: (session) => {
         this.#onSessionReady(session);
       },
-      onMessage: (session, value, meta, seq) => {
-        this.#onSessionMessage(session, value, meta, seq);
+      onMessage: (session, value, meta, seq, reply) => {
+        this.#onSessionMessage(session, value, meta, seq, reply);
       },
       onRequest: (session, value, meta, signal) => this.#onSessionRequest(session, value, meta, signal),
       onClose: (session, info) => {
@@ -311,7 +311,7 @@ export class Server extends EventEmitter<ServerEvents> {
     this.emit('connect', session);
   }
 
-  #onSessionMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number): void {
+  #onSessionMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void {
     if (seq !== 0) {
       const client = session.clientId;
       if (client !== undefined && !this.#dedup.accept(client, seq, Date.now())) {
@@ -323,7 +323,7 @@ export class Server extends EventEmitter<ServerEvents> {
     const ctx: ServerMessageContext = {
       ...meta,
       session,
-      reply: (reply: unknown) => session.send(reply),
+      reply: reply ?? ((value: unknown) => session.send(value)),
     };
     this.emit('message', value, ctx);
   }

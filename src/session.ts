@@ -10,7 +10,7 @@ import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestO
 /** What a {@link Session} reports to its server. Internal. */
 export interface SessionOwner {
   onReady(session: Session): void;
-  onMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number): void;
+  onMessage(session: Session, value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void;
   onRequest(session: Session, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
   onClose(session: Session, info: DisconnectInfo): void;
   onListenerError(err: unknown): void;
@@ -55,8 +55,8 @@ export class Session {
       onReady: () => {
         owner.onReady(this);
       },
-      onMessage: (_conn, value, meta, seq) => {
-        owner.onMessage(this, value, meta, seq);
+      onMessage: (_conn, value, meta, seq, reply) => {
+        owner.onMessage(this, value, meta, seq, reply);
       },
       onRequest: (_conn, value, meta, signal) => owner.onRequest(this, value, meta, signal),
       onClose: (_conn, info) => {
