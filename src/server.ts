@@ -13,7 +13,6 @@ import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
-import { encodeLine } from './line-decoder.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './options.js';
 import { type ServerMessageContext, type ServerRequestContext, Session, type SessionOwner } from './session.js';
 import type { DisconnectInfo, ListenAddress, RequestHandler } from './types.js';
@@ -208,7 +207,7 @@ export class Server extends EventEmitter<ServerEvents> {
     let lines: Buffer[] | undefined;
     for (const s of sessions) {
       if (s.protocol === 'binary') binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
-      else lines ??= [encodeLine(value, this.options.sendTerminator)];
+      else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
     }
     const { maxBytes, policy, lag } = this.options.slowConsumer;
     const waits: Promise<boolean>[] = [];
