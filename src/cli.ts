@@ -456,9 +456,6 @@ async function listen(values: Values): Promise<number> {
     const why = info.error === undefined ? '' : ` (${errorCode(info.error)})`;
     status(`- ${sessionName(s)} disconnected: ${info.reason}${why}`);
   });
-  server.on('error', (err) => {
-    status(`server error: ${errorCode(err)} ${err.message}`);
-  });
   server.on('message', (message, ctx) => {
     printReceived('message', ctx.type, sessionName(ctx.session), message);
     if (ctx.protocol === 'lines' && answer !== undefined) {
@@ -474,6 +471,10 @@ async function listen(values: Values): Promise<number> {
   });
 
   const address = await server.listen();
+  // after listen(): a listen error rejects it, and is also emitted as 'error'
+  server.on('error', (err) => {
+    status(`server error: ${errorCode(err)} ${err.message}`);
+  });
   const tls = options.tls === undefined ? '' : options.tls.requestCert === true ? ' (mutual TLS)' : ' (TLS)';
   status(`listening on ${addressText(address)}${tls}; Ctrl-C to stop`);
   const closed = new Promise<void>((resolve) => server.once('close', resolve));
@@ -502,7 +503,7 @@ async function send(values: Values, positionals: string[]): Promise<number> {
       await client.send(value, ack ? { ack: true } : {});
       sent++;
     }
-    status(`sent ${sent} message${sent === 1 ? '' : 's'}${ack ? ', acknowledged' : ''}`);
+    if (interruptedBy === undefined) status(`sent ${sent} message${sent === 1 ? '' : 's'}${ack ? ', acknowledged' : ''}`);
   } finally {
     off();
     await client.close();

@@ -23,6 +23,7 @@ import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
+import { type ClientStats, addCounters, newCounters } from './stats.js';
 import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /** Where a client is in its life. */
@@ -103,6 +104,10 @@ export class Client extends EventEmitter<ClientEvents> {
   #connecting: Promise<void> | undefined;
   #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
+  /** Counters of connections that have ended. */
+  readonly #ended = newCounters();
+  #connects = 0;
+  #connectedAt = 0;
 
   /**
    * @param options - where the server is and how to talk; see {@link ClientOptions}
@@ -226,6 +231,25 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
   }
 
+  /** The client's figures: counters over all its connections, reconnects, queues. */
+  stats(): ClientStats {
+    const totals = newCounters();
+    addCounters(totals, this.#ended);
+    const conn = this.#conn;
+    if (conn !== undefined) addCounters(totals, conn.counters);
+    const live = this.#liveConn();
+    return {
+      ...totals,
+      state: this.#state,
+      reconnects: Math.max(0, this.#connects - 1),
+      queued: this.#outbox.queued,
+      unacknowledged: this.#outbox.unacked,
+      pendingRequests: conn?.pendingRequests ?? 0,
+      bufferedBytes: conn?.writableLength ?? 0,
+      connectedMs: live === undefined ? 0 : Date.now() - this.#connectedAt,
+    };
+  }
+
   /** Messages and requests waiting in the offline queue. */
   get queued(): number {
     return this.#outbox.queued;
@@ -325,6 +349,8 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#conn !== conn) return;
     this.#readyConn = conn;
     this.#state = 'connected';
+    this.#connects++;
+    this.#connectedAt = Date.now();
     this.#backoff?.reset();
     this.#outbox.flush(conn); // before anything sent from the listeners below
     debug('client connected');
@@ -387,6 +413,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
+    addCounters(this.#ended, conn.counters);
     const wasConnected = this.#readyConn === conn;
     this.#readyConn = undefined;
     if (this.#state === 'closed') {

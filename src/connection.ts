@@ -22,10 +22,22 @@ import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
 import { SockhopPeer } from './sockhop-peer.js';
+import { type ConnectionCounters, newCounters } from './stats.js';
+import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
 
 /** How long a closing connection waits for the peer to close its side before destroying the socket. */
 const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * `diagnostics_channel` channels: tools can observe frames and connections
+ * without patching hopwire. `hopwire:frame` gets `{ connection, frame }` for
+ * every binary frame received; `hopwire:connection` gets `{ connection,
+ * event: 'ready' | 'close', info? }`.
+ */
+export const frameChannel = channel('hopwire:frame');
+/** See {@link frameChannel}. */
+export const connectionChannel = channel('hopwire:connection');
 
 /** Returned by {@link ConnectionHost.onRequest} when no handler is installed. */
 export const NO_HANDLER: unique symbol = Symbol('no handler');
@@ -91,6 +103,10 @@ export class Connection {
   #sockhop: SockhopPeer | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #handshake: Handshake;
+  /** What this connection counted (see `stats()` on Session and Client). */
+  readonly counters: ConnectionCounters = newCounters();
+  /** When the last byte was received (ms since the epoch). */
+  lastActivity = Date.now();
   #corked = false;
   #incoming = 0;
   #info: DisconnectInfo | undefined;
@@ -104,7 +120,12 @@ export class Connection {
     this.#socket = socket;
     this.#settings = settings;
     this.#host = host;
-    this.#pending = new PendingRequests({ maxPending: settings.maxPendingRequests });
+    this.#pending = new PendingRequests({
+      maxPending: settings.maxPendingRequests,
+      onTimeout: () => {
+        this.counters.requestsTimedOut++;
+      },
+    });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
     if (settings.ping !== false) {
@@ -182,7 +203,9 @@ export class Connection {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     try {
-      return this.#write(this.encodeMessage(value));
+      const parts = this.encodeMessage(value);
+      this.counters.messagesOut++;
+      return this.#write(parts);
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -192,6 +215,7 @@ export class Connection {
   sendAcked(seq: number, encoded: EncodedValue): Promise<void> {
     const refusal = this.#refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
+    this.counters.messagesOut++;
     return this.#write(frameOf(FrameKind.MESSAGE, encoded, seq));
   }
 
@@ -208,12 +232,17 @@ export class Connection {
   /** Writes what {@link encodeMessage} produced. */
   sendEncoded(parts: Buffer[]): Promise<void> {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
-    return refusal === undefined ? this.#write(parts) : Promise.reject(refusal);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    this.counters.messagesOut++;
+    return this.#write(parts);
   }
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (this.#sockhop !== undefined && this.#state === 'ready') return this.#sockhop.request(value, options);
+    if (this.#sockhop !== undefined && this.#state === 'ready') {
+      this.counters.requestsSent++;
+      return this.#sockhop.request(value, options);
+    }
     let encoded: EncodedValue;
     try {
       encoded = this.#settings.codec.encode(value);
@@ -237,6 +266,7 @@ export class Connection {
     } catch (err) {
       return Promise.reject(toError(err));
     }
+    this.counters.requestsSent++;
     this.#write(frameOf(FrameKind.REQUEST, encoded, id)).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return promise;
   }
@@ -264,6 +294,8 @@ export class Connection {
   // ---- receiving ---------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
+    this.counters.bytesIn += chunk.length;
+    this.lastActivity = Date.now();
     if (this.#state === 'closing' || this.#state === 'closed') return;
     if (this.#state === 'detecting') {
       if (chunk.length === 0) return;
@@ -291,6 +323,7 @@ export class Connection {
     for (const frame of frames) {
       if (this.#state === 'closing' || this.#state === 'closed') return;
       this.#heartbeat?.alive();
+      if (frameChannel.hasSubscribers) frameChannel.publish({ connection: this, frame });
       try {
         this.#onFrame(frame);
       } catch (err) {
@@ -318,6 +351,7 @@ export class Connection {
         this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
       } else {
         debug('lines peer sent invalid JSON: %s', r.error.message);
+        this.counters.decodeErrors++;
         this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
       }
     }
@@ -359,7 +393,8 @@ export class Connection {
         this.#onReply(frame);
         return;
       case FrameKind.ERROR:
-        if (!this.#pending.reject(frame.id, remoteError(frame.payload))) debug('error reply for unknown request %d dropped', frame.id);
+        if (this.#pending.reject(frame.id, remoteError(frame.payload))) this.counters.requestsFailed++;
+        else debug('error reply for unknown request %d dropped', frame.id);
         return;
       case FrameKind.PING:
         this.#writeControl(FrameKind.PONG);
@@ -422,7 +457,7 @@ export class Connection {
       this.#pending.reject(frame.id, err as Error);
       throw err;
     }
-    this.#pending.resolve(frame.id, value);
+    if (this.#pending.resolve(frame.id, value)) this.counters.requestsAnswered++;
   }
 
   #onRequest(frame: Frame): void {
@@ -437,6 +472,7 @@ export class Connection {
     try {
       result = this.#host.onRequest(this, d.value, meta, this.#abort.signal);
     } catch (err) {
+      this.counters.requestsHandled++;
       this.#writeError(id, err);
       return;
     }
@@ -448,10 +484,12 @@ export class Connection {
     Promise.resolve(result).then(
       (reply) => {
         this.#handlerDone();
+        this.counters.requestsHandled++;
         this.#writeReply(id, reply);
       },
       (err: unknown) => {
         this.#handlerDone();
+        this.counters.requestsHandled++;
         this.#writeError(id, err);
       },
     );
@@ -478,6 +516,7 @@ export class Connection {
   }
 
   #deliver(value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void {
+    this.counters.messagesIn++;
     try {
       this.#host.onMessage(this, value, meta, seq, reply);
     } catch (err) {
@@ -505,6 +544,7 @@ export class Connection {
 
   /** Writes parts in this tick's batch; resolves when they reach the OS. */
   #write(parts: Buffer[]): Promise<void> {
+    for (const p of parts) this.counters.bytesOut += p.length;
     return new Promise((resolve, reject) => {
       this.#cork();
       const last = parts.length - 1;
@@ -519,6 +559,7 @@ export class Connection {
   /** Writes without waiting (control frames, replies): failures show up as a closed socket. */
   #writeRaw(...parts: Buffer[]): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
+    for (const p of parts) this.counters.bytesOut += p.length;
     this.#cork();
     for (const p of parts) this.#socket.write(p);
   }
@@ -610,6 +651,7 @@ export class Connection {
     this.#state = 'ready';
     if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'ready' });
     try {
       this.#host.onReady(this);
     } catch (err) {
@@ -618,12 +660,14 @@ export class Connection {
   }
 
   #onDead(missed: number): void {
+    this.counters.pingsMissed += missed;
     debug('peer missed %d pings; dropping it', missed);
     this.destroy({ reason: 'ping-timeout', message: `the peer missed ${missed} pings`, error: new HopwireError(ErrorCode.PING_TIMEOUT, `no answer to ${missed} pings`) });
   }
 
   #protocolError(err: unknown): void {
     const error = err instanceof HopwireError ? err : new HopwireError(ErrorCode.PROTOCOL, String(err), { cause: err });
+    if (error.code === ErrorCode.DECODE) this.counters.decodeErrors++;
     debug('protocol error: %s', error.message);
     this.#shutdown({ reason: 'protocol-error', message: error.message, error }, true, error);
   }
@@ -679,6 +723,7 @@ export class Connection {
     this.#socket.off('end', this.#onEnd);
     // the 'error' listener stays: a late socket error must never become uncaught
     this.#resolveClosed();
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'close', info: this.#info });
     this.#host.onClose(this, this.#info);
   };
 

@@ -43,7 +43,8 @@ export class DedupStore {
    * Records message `seq` from `client` and says whether to deliver it.
    * Sequence numbers of one client arrive in increasing order (resends come
    * first after a reconnect), so a number not above the last one is a
-   * duplicate.
+   * duplicate. "Above" is serial-number arithmetic on u32 (RFC 1982), so the
+   * sender's wrap from 0xFFFFFFFF back to 1 keeps counting as newer.
    *
    * @returns true to deliver, false for a duplicate
    */
@@ -54,7 +55,7 @@ export class DedupStore {
       this.#clients.delete(client);
       entry.seen = now;
       this.#clients.set(client, entry);
-      if (seq <= entry.seq) return false;
+      if (!isNewer(seq, entry.seq)) return false;
       entry.seq = seq;
       return true;
     }
@@ -74,4 +75,10 @@ export class DedupStore {
       this.#clients.delete(client);
     }
   }
+}
+
+/** True when u32 `seq` comes after `last` in serial-number order (less than 2^31 ahead). */
+export function isNewer(seq: number, last: number): boolean {
+  const ahead = (seq - last) >>> 0;
+  return ahead !== 0 && ahead < 0x8000_0000;
 }

@@ -35,13 +35,19 @@ export type {
   RequestContext,
   RequestHandler,
   RequestOptions,
+  SendOptions,
   TcpAddress,
   UnixAddress,
 } from './types.js';
 export { DEFAULTS } from './options.js';
+export type { ClientStats, ConnectionCounters, ServerStats, SessionStats } from './stats.js';
+export { connectionChannel, frameChannel } from './connection.js';
 export type {
   ClientOptions,
   CommonOptions,
+  DedupOptions,
+  QueueOptions,
+  SlowConsumerOptions,
   LineTerminator,
   PingOptions,
   ReconnectOptions,

@@ -153,6 +153,11 @@ export interface ServerOptions extends CommonOptions {
   maxConnections?: number;
   /** With a `secret`, still accept JSON-lines peers (they cannot authenticate). @default false */
   allowLinesWithSecret?: boolean;
+  /**
+   * Serve `server.metrics()` over HTTP at `/metrics` (Prometheus text format).
+   * `host` defaults to `'127.0.0.1'`; `port: 0` picks a free one.
+   */
+  metrics?: { port: number; host?: string };
   /** Memory of acknowledged messages (see `docs/delivery.md`). */
   dedup?: DedupOptions;
 }
@@ -216,6 +221,7 @@ export interface ResolvedServerOptions extends ResolvedCommon {
   readonly allow: BlockList | undefined;
   readonly maxConnections: number;
   readonly allowLinesWithSecret: boolean;
+  readonly metrics: { readonly port: number; readonly host: string } | undefined;
 }
 
 /** The resolved, frozen form of {@link ClientOptions}. */
@@ -269,6 +275,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     allow: resolveAllow(o.allow, o.path),
     maxConnections: integer(o.maxConnections, 'maxConnections', DEFAULTS.maxConnections, 1),
     allowLinesWithSecret: boolean(o.allowLinesWithSecret, 'allowLinesWithSecret', false),
+    metrics:
+      o.metrics === undefined
+        ? undefined
+        : Object.freeze({
+            port: integer(checkObject(o.metrics, 'metrics').port, 'metrics.port', 0, 0, 65_535),
+            host: o.metrics.host ?? DEFAULTS.host,
+          }),
   });
 }
 

@@ -140,6 +140,13 @@ export class Outbox {
    * before, then everything queued, in order, before anything sent later.
    */
   flush(conn: Connection): void {
+    if (!conn.peerCan('ack')) {
+      // This server does not acknowledge: acked sends would wait forever.
+      const err = new HopwireError(ErrorCode.UNSUPPORTED, 'the server does not acknowledge messages');
+      for (const entry of this.#unacked.values()) entry.reject(err);
+      this.#unacked.clear();
+      this.#unackedBytes = 0;
+    }
     for (const entry of this.#unacked.values()) {
       if (entry.written) this.#writeAcked(entry, conn);
     }
@@ -151,7 +158,7 @@ export class Outbox {
           }, entry.reject);
           break;
         case 'acked':
-          this.#writeAcked(entry, conn);
+          if (this.#unacked.has(entry.seq)) this.#writeAcked(entry, conn); // rejected above if unsupported
           break;
         case 'request': {
           entry.cleanup();

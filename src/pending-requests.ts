@@ -18,6 +18,8 @@ const ABORT_MESSAGE = 'The operation was aborted';
 export interface PendingRequestsOptions {
   /** How many requests may wait for a reply at once (an integer from 1 to 2^32 - 1). @default 10000 */
   maxPending: number;
+  /** Called once for each request that times out (for statistics). */
+  onTimeout?: () => void;
 }
 
 /** A registered request: the id to send it with and the promise of its reply. */
@@ -58,6 +60,7 @@ interface Entry<T> {
  */
 export class PendingRequests<T = unknown> {
   readonly #maxPending: number;
+  readonly #onTimeout: (() => void) | undefined;
   readonly #entries = new Map<number, Entry<T>>();
   #nextId = 1;
 
@@ -71,6 +74,7 @@ export class PendingRequests<T = unknown> {
       throw new HopwireError(ErrorCode.INVALID_OPTION, `maxPending must be an integer from 1 to ${MAX_ID}, got ${String(maxPending)}`);
     }
     this.#maxPending = maxPending;
+    this.#onTimeout = options.onTimeout;
   }
 
   /** How many requests are waiting. */
@@ -111,6 +115,7 @@ export class PendingRequests<T = unknown> {
     if (timeout > 0 && timeout !== Infinity) {
       const delay = Math.min(timeout, MAX_TIMER_DELAY);
       entry.timer = setTimeout(() => {
+        this.#onTimeout?.();
         this.reject(id, new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request ${label ?? String(id)} timed out after ${delay} ms`));
       }, delay);
       entry.timer.unref();

@@ -17,6 +17,8 @@ import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } 
 import { type ServerMessageContext, type ServerRequestContext, Session, type SessionOwner } from './session.js';
 import type { DisconnectInfo, ListenAddress, RequestHandler } from './types.js';
 import { clearStaleSocket } from './unix-socket.js';
+import { MetricsServer } from './metrics-server.js';
+import { type ServerStats, addCounters, newCounters, newDisconnects, prometheusText } from './stats.js';
 
 /** The events of a {@link Server}, with their listener arguments. */
 export interface ServerEvents {
@@ -62,6 +64,16 @@ export class Server extends EventEmitter<ServerEvents> {
   #handler: RequestHandler<ServerRequestContext> | undefined;
   #state: ServerState = 'idle';
   #closing: Promise<void> | undefined;
+  /** Counters of sessions that have ended. */
+  readonly #ended = newCounters();
+  readonly #disconnects = newDisconnects();
+  #connectionsTotal = 0;
+  #duplicatesDropped = 0;
+  #droppedByEnded = 0;
+  #listeningSince = 0;
+  #metrics: MetricsServer | undefined;
+  /** Where `/metrics` is served, when the `metrics` option is set and the server listens. */
+  metricsAddress: { host: string; port: number } | undefined;
 
   /**
    * @param options - where to listen and how; see {@link ServerOptions}
@@ -181,6 +193,12 @@ export class Server extends EventEmitter<ServerEvents> {
     }
     this.#net = net;
     this.#state = 'listening';
+    this.#listeningSince = Date.now();
+    const metrics = this.options.metrics;
+    if (metrics !== undefined) {
+      this.#metrics = new MetricsServer(() => this.metrics());
+      this.metricsAddress = await this.#metrics.listen(metrics.port, metrics.host);
+    }
     debug('server listening on %o', this.#address);
     this.emit('listening', this.#address);
     return this.#address;
@@ -256,6 +274,46 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   /**
+   * The server's figures: connections, messages and bytes, requests, queues,
+   * errors, and per-session details. Counting costs a field increment.
+   */
+  stats(): ServerStats {
+    const totals = newCounters();
+    addCounters(totals, this.#ended);
+    const sessions = [...this.#ready].map((s) => s.stats());
+    const byProtocol = { binary: 0, lines: 0 };
+    let pendingRequests = 0;
+    let bufferedBytes = 0;
+    let droppedMessages = this.#droppedByEnded;
+    for (const s of sessions) {
+      addCounters(totals, s);
+      if (s.protocol !== undefined) byProtocol[s.protocol]++;
+      pendingRequests += s.pendingRequests;
+      bufferedBytes += s.bufferedBytes;
+      droppedMessages += s.droppedMessages;
+    }
+    return {
+      ...totals,
+      uptimeMs: this.#listeningSince === 0 ? 0 : Date.now() - this.#listeningSince,
+      connections: sessions.length,
+      connectionsByProtocol: byProtocol,
+      connectionsTotal: this.#connectionsTotal,
+      connectionsRefused: this.refusedConnections,
+      disconnects: { ...this.#disconnects },
+      pendingRequests,
+      bufferedBytes,
+      droppedMessages,
+      duplicatesDropped: this.#duplicatesDropped,
+      sessions,
+    };
+  }
+
+  /** The server's figures in the Prometheus text exposition format, `hopwire_*` names. */
+  metrics(): string {
+    return prometheusText(this.stats());
+  }
+
+  /**
    * Stops listening, closes every session gracefully and resolves when all
    * are gone. Nothing the server started is left running.
    */
@@ -277,6 +335,8 @@ export class Server extends EventEmitter<ServerEvents> {
           });
     await Promise.all([...this.#all].map((s) => s.connection.close('the server is shutting down')));
     await stopped;
+    await this.#metrics?.close();
+    this.#metrics = undefined;
     this.#state = 'closed';
     this.#net = undefined;
     debug('server closed');
@@ -307,6 +367,7 @@ export class Server extends EventEmitter<ServerEvents> {
 
   #onSessionReady(session: Session): void {
     this.#ready.add(session);
+    this.#connectionsTotal++;
     this.emit('connect', session);
   }
 
@@ -315,6 +376,7 @@ export class Server extends EventEmitter<ServerEvents> {
       const client = session.clientId;
       if (client !== undefined && !this.#dedup.accept(client, seq, Date.now())) {
         debug('session %d: duplicate message %d from %s acknowledged again, not delivered', session.id, seq, client);
+        this.#duplicatesDropped++;
         return;
       }
     }
@@ -335,6 +397,9 @@ export class Server extends EventEmitter<ServerEvents> {
 
   #onSessionClose(session: Session, info: DisconnectInfo): void {
     this.#all.delete(session);
+    addCounters(this.#ended, session.connection.counters);
+    this.#droppedByEnded += session.droppedMessages;
+    this.#disconnects[info.reason]++;
     const wasReady = this.#ready.delete(session);
     debug('session %d closed: %s', session.id, info.message);
     if (wasReady) this.emit('disconnect', session, info);

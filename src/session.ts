@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Connection, type ConnectionSettings, type ReceiveMeta } from './connection.js';
+import type { SessionStats } from './stats.js';
 import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestOptions } from './types.js';
 
 /** What a {@link Session} reports to its server. Internal. */
@@ -117,6 +118,24 @@ export class Session {
   /** Why the session ended, once it has. */
   get disconnectInfo(): DisconnectInfo | undefined {
     return this.#conn.disconnectInfo;
+  }
+
+  /** This session's figures: counters, peer, age, activity. */
+  stats(): SessionStats {
+    const conn = this.#conn;
+    const now = Date.now();
+    return {
+      ...conn.counters,
+      id: this.id,
+      peer: conn.remoteAddress === undefined ? 'unix' : `${conn.remoteAddress}:${String(conn.remotePort ?? '')}`,
+      protocol: conn.protocol,
+      clientId: this.clientId,
+      ageMs: now - this.connectedAt,
+      idleMs: now - conn.lastActivity,
+      pendingRequests: conn.pendingRequests,
+      bufferedBytes: conn.writableLength,
+      droppedMessages: this.droppedMessages,
+    };
   }
 
   /** Sends a message to this peer; resolves when handed to the OS. */

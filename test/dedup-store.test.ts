@@ -42,3 +42,15 @@ describe('DedupStore', () => {
     expect(d.accept('b', 1, 7)).to.equal(true);
   });
 });
+
+describe('DedupStore: sequence numbers wrap', () => {
+  it('counts 0xFFFFFFFF → 1 as newer (serial-number order), and old numbers as duplicates', () => {
+    const d = new DedupStore({ maxClients: 10, ttl: 1000 });
+    expect(d.accept('a', 0xffff_fffe, 0)).to.equal(true);
+    expect(d.accept('a', 0xffff_ffff, 0)).to.equal(true);
+    expect(d.accept('a', 1, 0)).to.equal(true);
+    expect(d.accept('a', 2, 0)).to.equal(true);
+    expect(d.accept('a', 0xffff_ffff, 0)).to.equal(false);
+    expect(d.accept('a', 2, 0)).to.equal(false);
+  });
+});
