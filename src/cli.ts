@@ -141,8 +141,9 @@ ${EXIT_CODES}`,
 
 Connects and prints every message the server sends (broadcasts included)
 to stdout. It waits for a server that is not up yet, and reconnects on its
-own when the connection drops (status on stderr). Ctrl-C or SIGTERM closes
-it (exit 0). A refused secret or TLS certificate is exit 1.
+own when the connection drops (status on stderr); every failure is retried
+except a refused shared secret or protocol version (exit 1). Ctrl-C or
+SIGTERM closes it (exit 0).
 
 Options:
   --count N         exit after N messages

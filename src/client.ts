@@ -16,13 +16,14 @@ import { EventEmitter } from 'node:events';
 import { type Socket, isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Backoff } from './backoff.js';
-import { Connection, type ConnectionHost, type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from './connection.js';
+import { Connection, type ConnectionHost, type ConnectionSettings, type ReceiveMeta } from './connection.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
+import { type Remote, type RouteKey, Router, createProxy } from './router.js';
 import { type ClientStats, addCounters, newCounters } from './stats.js';
 import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
@@ -100,7 +101,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The connection whose hello completed, until it closes. */
   #readyConn: Connection | undefined;
   #socket: Socket | undefined;
-  #handler: RequestHandler<ClientRequestContext> | undefined;
+  readonly #router: Router<ClientMessageContext, ClientRequestContext>;
   #connecting: Promise<void> | undefined;
   #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
@@ -132,6 +133,7 @@ export class Client extends EventEmitter<ClientEvents> {
       unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
     });
     if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
+    this.#router = new Router(this.options.codec);
     this.#host = {
       onReady: () => undefined,
       onMessage: (_conn, value, meta, _seq, reply) => {
@@ -189,13 +191,44 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.#connecting;
   }
 
-  /** Installs the handler for requests the server sends to this client. */
-  handle(handler: RequestHandler<ClientRequestContext> | undefined): this {
-    if (handler !== undefined && typeof handler !== 'function') {
-      throw new HopwireError(ErrorCode.INVALID_OPTION, 'handle() needs a function');
-    }
-    this.#handler = handler;
+  /**
+   * Installs the handler for requests the server sends to this client; with
+   * a class (or type name) first, only for requests of that type (see
+   * `Server.handle`).
+   */
+  handle(handler: RequestHandler<ClientRequestContext> | undefined): this;
+  handle<T extends object>(type: RouteKey<T>, handler: ((request: T, ctx: ClientRequestContext) => unknown) | undefined): this;
+  handle(a: unknown, b?: unknown): this {
+    if (arguments.length >= 2) this.#router.setHandler(a as RouteKey, b as RequestHandler<ClientRequestContext> | undefined);
+    else this.#router.setCatchAll(a as RequestHandler<ClientRequestContext> | undefined);
     return this;
+  }
+
+  /** Listens to messages of one type, typed as the class; returns a function that removes the listener. */
+  onMessage<T extends object>(type: RouteKey<T>, listener: (message: T, ctx: ClientMessageContext) => void): () => void {
+    return this.#router.addListener(type, listener as (message: unknown, ctx: ClientMessageContext) => void);
+  }
+
+  /** Serves the own methods of `api` to `session.proxy()` calls from the server. */
+  expose(api: object | undefined): this {
+    this.#router.expose(api);
+    return this;
+  }
+
+  /**
+   * A proxy that calls the methods the server exposes (`server.expose(api)`):
+   * `await api.add(1, 2)`. Each call is a request (queued while
+   * reconnecting, like `request()`); `options` apply to every call.
+   */
+  proxy<T>(options?: RequestOptions): Remote<T> {
+    return createProxy<T>(
+      this.options.codec,
+      (call, opts) => {
+        if (this.#state === 'closed') return Promise.reject(closedError());
+        return this.#outbox.request(undefined, opts, this.#liveConn(), this.#canQueue(), call);
+      },
+      options,
+    );
   }
 
   /**
@@ -441,12 +474,11 @@ export class Client extends EventEmitter<ClientEvents> {
     };
     for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
     this.emit('message', value, ctx);
+    this.#router.dispatchMessage(value, meta, ctx);
   }
 
   #onRequest(value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {
-    const handler = this.#handler;
-    if (handler === undefined) return NO_HANDLER;
-    return handler(value, { ...meta, client: this, signal });
+    return this.#router.dispatchRequest(value, meta, { ...meta, client: this, signal });
   }
 }
 

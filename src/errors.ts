@@ -35,6 +35,8 @@ export const ErrorCode = {
   REMOTE: 'ERR_REMOTE',
   /** The peer has no request handler installed. */
   NO_HANDLER: 'ERR_NO_HANDLER',
+  /** A proxy called a method the peer does not expose. */
+  NO_METHOD: 'ERR_NO_METHOD',
   /** There is no connection to send on (not yet connected, or it dropped). */
   NOT_CONNECTED: 'ERR_NOT_CONNECTED',
   /** The client, server or session was closed by this side. */

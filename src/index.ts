@@ -56,6 +56,7 @@ export type {
 export { ErrorCode, HopwireError, isHopwireError } from './errors.js';
 export type { HopwireErrorDetails } from './errors.js';
 export { TypeRegistry } from './type-registry.js';
+export type { Remote, RouteKey } from './router.js';
 export type { Constructor, TypeOptions, TypeSpec } from './type-registry.js';
 export { Codec, TAG } from './codec.js';
 export type { CodecOptions, DecodedValue, EncodedValue } from './codec.js';

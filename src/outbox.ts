@@ -101,8 +101,8 @@ export class Outbox {
   }
 
   /** Sends a request now on `conn`, or queues it (its timeout keeps running). */
-  request(value: unknown, options: RequestOptions, conn: Connection | undefined, canQueue: boolean): Promise<unknown> {
-    if (conn !== undefined) return conn.request(value, options);
+  request(value: unknown, options: RequestOptions, conn: Connection | undefined, canQueue: boolean, preEncoded?: EncodedValue): Promise<unknown> {
+    if (conn !== undefined) return preEncoded === undefined ? conn.request(value, options) : conn.requestEncoded(preEncoded, options);
     if (!canQueue || this.#queue === undefined) return Promise.reject(notConnected());
     if (this.#settings.protocol === 'lines') {
       return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines server cannot answer requests'));
@@ -111,7 +111,7 @@ export class Outbox {
     if (signal?.aborted === true) return Promise.reject(createAbortError(signal.reason));
     const timeout = options.timeout ?? this.#settings.requestTimeout;
     return this.#enqueue<unknown>((settle) => {
-      const encoded = this.#settings.codec.encode(value);
+      const encoded = preEncoded ?? this.#settings.codec.encode(value);
       const entry: RequestEntry = {
         kind: 'request',
         bytes: encodedBytes(encoded),

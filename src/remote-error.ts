@@ -48,6 +48,7 @@ export function remoteError(payload: Buffer): HopwireError {
   const message = typeof data.message === 'string' ? data.message : 'remote error';
   const code = typeof data.code === 'string' ? data.code : undefined;
   if (code === ErrorCode.NO_HANDLER) return new HopwireError(ErrorCode.NO_HANDLER, message);
+  if (code === ErrorCode.NO_METHOD) return new HopwireError(ErrorCode.NO_METHOD, message);
   return new HopwireError(ErrorCode.REMOTE, message, {
     ...(code === undefined ? {} : { remoteCode: code }),
     ...(typeof data.stack === 'string' ? { remoteStack: data.stack } : {}),

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { chmod } from 'node:fs/promises';
 import { type BlockList, type Server as NetServer, type Socket, createServer, isIPv4 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta, encodeValueFrame } from './connection.js';
+import { type ConnectionSettings, type ReceiveMeta, encodeValueFrame } from './connection.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
 import { ErrorCode, HopwireError } from './errors.js';
@@ -18,6 +18,7 @@ import { type ServerMessageContext, type ServerRequestContext, Session, type Ses
 import type { DisconnectInfo, ListenAddress, RequestHandler } from './types.js';
 import { clearStaleSocket } from './unix-socket.js';
 import { MetricsServer } from './metrics-server.js';
+import { type RouteKey, Router } from './router.js';
 import { type ServerStats, addCounters, newCounters, newDisconnects, prometheusText } from './stats.js';
 
 /** The events of a {@link Server}, with their listener arguments. */
@@ -61,7 +62,7 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #dedup: DedupStore;
   #net: NetServer | undefined;
   #address: ListenAddress | undefined;
-  #handler: RequestHandler<ServerRequestContext> | undefined;
+  readonly #router: Router<ServerMessageContext, ServerRequestContext>;
   #state: ServerState = 'idle';
   #closing: Promise<void> | undefined;
   /** Counters of sessions that have ended. */
@@ -89,6 +90,7 @@ export class Server extends EventEmitter<ServerEvents> {
       refuseLines: this.options.protocol === 'binary' || (this.options.secret !== undefined && !this.options.allowLinesWithSecret),
     });
     this.#dedup = new DedupStore(this.options.dedup);
+    this.#router = new Router(this.options.codec);
     this.#owner = {
       onReady: (session) => {
         this.#onSessionReady(session);
@@ -124,12 +126,49 @@ export class Server extends EventEmitter<ServerEvents> {
   /**
    * Installs the request handler (replacing any earlier one). Its return
    * value is the reply; what it throws reaches the requester as `ERR_REMOTE`.
+   *
+   * With a class (or type name) first, the handler answers only requests of
+   * that type, with the request typed as the class; the handler without a
+   * type is the catch-all. A request nobody answers gets `ERR_NO_HANDLER`.
+   *
+   * @example
+   * ```ts
+   * server.handle(Order, async (order) => ({ receipt: order.total() }));   // order: Order
+   * server.handle(async (other) => ({ ok: true }));                        // everything else
+   * ```
    */
-  handle(handler: RequestHandler<ServerRequestContext> | undefined): this {
-    if (handler !== undefined && typeof handler !== 'function') {
-      throw new HopwireError(ErrorCode.INVALID_OPTION, 'handle() needs a function');
-    }
-    this.#handler = handler;
+  handle(handler: RequestHandler<ServerRequestContext> | undefined): this;
+  handle<T extends object>(type: RouteKey<T>, handler: ((request: T, ctx: ServerRequestContext) => unknown) | undefined): this;
+  handle(a: unknown, b?: unknown): this {
+    if (arguments.length >= 2) this.#router.setHandler(a as RouteKey, b as RequestHandler<ServerRequestContext> | undefined);
+    else this.#router.setCatchAll(a as RequestHandler<ServerRequestContext> | undefined);
+    return this;
+  }
+
+  /**
+   * Listens to messages of one type (a class or type name), typed as the
+   * class. The `message` event still sees every message.
+   *
+   * @returns a function that removes the listener
+   */
+  onMessage<T extends object>(type: RouteKey<T>, listener: (message: T, ctx: ServerMessageContext) => void): () => void {
+    return this.#router.addListener(type, listener as (message: unknown, ctx: ServerMessageContext) => void);
+  }
+
+  /**
+   * Serves the own methods of `api` to `client.proxy()` calls (`undefined`
+   * stops). Only own function properties are callable; anything else
+   * rejects with `ERR_NO_METHOD`.
+   *
+   * @example
+   * ```ts
+   * server.expose({ add: (a: number, b: number) => a + b });
+   * const api = client.proxy<{ add(a: number, b: number): number }>();
+   * await api.add(1, 2); // 3
+   * ```
+   */
+  expose(api: object | undefined): this {
+    this.#router.expose(api);
     return this;
   }
 
@@ -380,19 +419,18 @@ export class Server extends EventEmitter<ServerEvents> {
         return;
       }
     }
-    if (this.listenerCount('message') === 0) return;
+    if (this.listenerCount('message') === 0 && !this.#router.hasListeners) return;
     const ctx: ServerMessageContext = {
       ...meta,
       session,
       reply: reply ?? ((value: unknown) => session.send(value)),
     };
     this.emit('message', value, ctx);
+    this.#router.dispatchMessage(value, meta, ctx);
   }
 
   #onSessionRequest(session: Session, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {
-    const handler = this.#handler;
-    if (handler === undefined) return NO_HANDLER;
-    return handler(value, { ...meta, session, signal });
+    return this.#router.dispatchRequest(value, meta, { ...meta, session, signal });
   }
 
   #onSessionClose(session: Session, info: DisconnectInfo): void {

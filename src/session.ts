@@ -4,8 +4,10 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import type { Codec } from './codec.js';
 import { Connection, type ConnectionSettings, type ReceiveMeta } from './connection.js';
 import type { SessionStats } from './stats.js';
+import { type Remote, createProxy } from './router.js';
 import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestOptions } from './types.js';
 
 /** What a {@link Session} reports to its server. Internal. */
@@ -49,9 +51,11 @@ export class Session {
   /** When the socket was accepted (ms since the epoch). */
   readonly connectedAt: number = Date.now();
   readonly #conn: Connection;
+  readonly #codec: Codec;
 
   /** @internal */
   constructor(socket: Socket, settings: ConnectionSettings, owner: SessionOwner) {
+    this.#codec = settings.codec;
     this.#conn = new Connection(socket, settings, {
       onReady: () => {
         owner.onReady(this);
@@ -146,6 +150,14 @@ export class Session {
   /** Sends a request to this peer (it needs a handler: `client.handle(fn)`). */
   request(value: unknown, options?: RequestOptions): Promise<unknown> {
     return this.#conn.request(value, options);
+  }
+
+  /**
+   * A proxy that calls the methods this client exposes (`client.expose(api)`).
+   * Each call is a request; `options` (timeout, signal) apply to every call.
+   */
+  proxy<T>(options?: RequestOptions): Remote<T> {
+    return createProxy<T>(this.#codec, (call, opts) => this.#conn.requestEncoded(call, opts), options);
   }
 
   /** Closes this session gracefully; resolves once it is closed. */

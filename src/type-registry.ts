@@ -93,6 +93,9 @@ export class TypeRegistry {
     if (typeof name !== 'string' || name === '') {
       throw new HopwireError(ErrorCode.REGISTRY, 'an anonymous class needs a { name } to be registered');
     }
+    if (name.startsWith('hopwire.')) {
+      throw new HopwireError(ErrorCode.REGISTRY, `type names starting with "hopwire." are reserved ("${name.slice(0, 40)}")`);
+    }
     if (Buffer.byteLength(name, 'utf8') > MAX_TYPE_NAME_BYTES) {
       throw new HopwireError(ErrorCode.REGISTRY, `type name "${name.slice(0, 40)}…" is longer than ${MAX_TYPE_NAME_BYTES} bytes`);
     }
