@@ -18,6 +18,8 @@ export default defineConfig(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       // `this: void` marks hooks that are called unbound (TypeOptions.toWire/fromWire).
       '@typescript-eslint/no-invalid-void-type': ['error', { allowAsThisParameter: true }],
+      // `const { a, ...rest } = o` to drop `a` is the idiom for omitting keys.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
     },
   },
   {

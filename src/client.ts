@@ -25,6 +25,8 @@ import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
 import { type Remote, type RouteKey, Router, createProxy } from './router.js';
 import { type ClientStats, addCounters, newCounters } from './stats.js';
+import { ServerPool } from './server-pool.js';
+import type { Endpoint } from './options.js';
 import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /** Where a client is in its life. */
@@ -62,12 +64,12 @@ export interface ReceivedMessage {
 
 /** The events of a {@link Client}, with their listener arguments. */
 export interface ClientEvents {
-  /** Connected (after the hello), the first time and after each reconnect. */
-  connect: [];
+  /** Connected (after the hello), the first time and after each reconnect; `server` says which. */
+  connect: [server: Endpoint];
   /** The connection ended. */
-  disconnect: [info: DisconnectInfo];
+  disconnect: [info: DisconnectInfo, server: Endpoint];
   /** A reconnect attempt is scheduled. */
-  reconnecting: [info: ReconnectInfo];
+  reconnecting: [info: ReconnectInfo, server: Endpoint];
   /** A message arrived. */
   message: [message: unknown, ctx: ClientMessageContext];
   /** Something went wrong that no promise reports. Emitted only when someone listens. */
@@ -101,7 +103,9 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The connection whose hello completed, until it closes. */
   #readyConn: Connection | undefined;
   #socket: Socket | undefined;
-  readonly #router: Router<ClientMessageContext, ClientRequestContext>;
+  #router: Router<ClientMessageContext, ClientRequestContext>;
+  /** With the `servers` option: one child client per server. */
+  readonly #pool: ServerPool<Client> | undefined;
   #connecting: Promise<void> | undefined;
   #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
@@ -134,6 +138,7 @@ export class Client extends EventEmitter<ClientEvents> {
     });
     if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
     this.#router = new Router(this.options.codec);
+    this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
     this.#host = {
       onReady: () => undefined,
       onMessage: (_conn, value, meta, _seq, reply) => {
@@ -156,12 +161,16 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Where the client is in its life. */
   get state(): ClientState {
-    return this.#state;
+    const pool = this.#pool;
+    if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
+    if (pool.members.some((m) => m.connected)) return 'connected';
+    if (pool.members.some((m) => m.#canQueue())) return this.#state === 'connecting' ? 'connecting' : 'reconnecting';
+    return 'disconnected';
   }
 
-  /** True while connected. */
+  /** True while connected (with `servers`: to at least one). */
   get connected(): boolean {
-    return this.#state === 'connected';
+    return this.state === 'connected';
   }
 
   /** Requests waiting for a reply on the current connection. */
@@ -178,6 +187,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
+    if (this.#pool !== undefined) return this.#connectPool(this.#pool);
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#connecting !== undefined) return this.#connecting;
     this.#connecting = new Promise<void>((resolve, reject) => {
@@ -225,6 +235,10 @@ export class Client extends EventEmitter<ClientEvents> {
       this.options.codec,
       (call, opts) => {
         if (this.#state === 'closed') return Promise.reject(closedError());
+        if (this.#pool !== undefined) {
+          const member = this.#member(this.#pool);
+          return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#liveConn(), member.#canQueue(), call);
+        }
         return this.#outbox.request(undefined, opts, this.#liveConn(), this.#canQueue(), call);
       },
       options,
@@ -247,6 +261,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   send(value: unknown, options: SendOptions = {}): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#pool !== undefined) return this.#member(this.#pool)?.send(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.send(value, options.ack === true, this.#liveConn(), this.#canQueue());
   }
 
@@ -261,11 +276,14 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
     if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#pool !== undefined) return this.#member(this.#pool)?.request(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
   }
 
   /** The client's figures: counters over all its connections, reconnects, queues. */
   stats(): ClientStats {
+    const pool = this.#pool;
+    if (pool !== undefined) return this.#poolStats(pool);
     const totals = newCounters();
     addCounters(totals, this.#ended);
     const conn = this.#conn;
@@ -319,6 +337,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   async #close(): Promise<void> {
     this.#state = 'closed';
+    if (this.#pool !== undefined) await Promise.all(this.#pool.members.map((m) => m.close()));
     this.#backoff?.cancel();
     this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
     this.#outbox.rejectAll(closedError());
@@ -328,6 +347,96 @@ export class Client extends EventEmitter<ClientEvents> {
     for (const it of [...this.#iterators]) it.end();
     debug('client closed');
     this.emit('close');
+  }
+
+  /** One child client per server; they share this client's routes and feed its events and iterators. */
+  #createPool(options: ClientOptions): ServerPool<Client> {
+    const { servers, strategy, ...rest } = options;
+    const reconnect = this.options.reconnect === false ? false : { ...this.options.reconnect, retryFirstConnect: true };
+    const members = this.options.servers.map((endpoint) => {
+      const child = new Client({ ...rest, ...endpoint, types: this.options.codec.registry, reconnect });
+      child.#router = this.#router;
+      child.on('connect', () => {
+        this.emit('connect', endpoint);
+      });
+      child.on('disconnect', (info) => {
+        this.emit('disconnect', info, endpoint);
+      });
+      child.on('reconnecting', (info) => {
+        this.emit('reconnecting', info, endpoint);
+      });
+      child.on('message', (value, ctx) => {
+        // the child already ran the shared typed routes; here: iterators and the event
+        const forwarded: ClientMessageContext = { ...ctx, client: this };
+        for (const it of this.#iterators) it.push({ message: value, type: ctx.type, ctx: forwarded });
+        this.emit('message', value, forwarded);
+      });
+      child.on('error', (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      });
+      return child;
+    });
+    return new ServerPool(members, this.options.strategy, {
+      connected: (m) => m.#readyConn?.ready === true && m.#state !== 'closed',
+      waiting: (m) => m.#canQueue(),
+    });
+  }
+
+  /**
+   * Connects every server; resolves when one is up. The others keep trying
+   * in the background. Rejects when each has failed its first attempt
+   * (unless `reconnect.retryFirstConnect`), while they go on retrying.
+   */
+  #connectPool(pool: ServerPool<Client>): Promise<void> {
+    if (pool.members.some((m) => m.connected)) return Promise.resolve();
+    this.#state = 'connecting';
+    const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
+    return new Promise<void>((resolve, reject) => {
+      let failed = 0;
+      const cleanup = (): void => {
+        for (const m of pool.members) {
+          m.off('connect', onConnect);
+          m.off('reconnecting', onRetry);
+        }
+      };
+      const onConnect = (): void => {
+        cleanup();
+        this.#state = 'connected';
+        resolve();
+      };
+      const onRetry = (info: ReconnectInfo): void => {
+        if (info.attempt !== 1 || retry) return;
+        if (++failed < pool.members.length) return;
+        cleanup();
+        reject(new HopwireError(ErrorCode.NOT_CONNECTED, `none of the ${pool.members.length} servers answered; still trying`));
+      };
+      for (const m of pool.members) {
+        m.on('connect', onConnect);
+        m.on('reconnecting', onRetry);
+        m.connect().catch(() => undefined); // settles on close; reported through the events above
+      }
+    });
+  }
+
+  #member(pool: ServerPool<Client>): Client | undefined {
+    return pool.pick();
+  }
+
+  #poolStats(pool: ServerPool<Client>): ClientStats {
+    const all = pool.members.map((m) => m.stats());
+    const totals = newCounters();
+    for (const s of all) addCounters(totals, s);
+    const sum = (f: (s: ClientStats) => number): number => all.reduce((n, s) => n + f(s), 0);
+    return {
+      ...totals,
+      state: this.state,
+      reconnects: sum((s) => s.reconnects),
+      queued: sum((s) => s.queued),
+      unacknowledged: sum((s) => s.unacknowledged),
+      pendingRequests: sum((s) => s.pendingRequests),
+      bufferedBytes: sum((s) => s.bufferedBytes),
+      connectedMs: Math.max(0, ...all.map((s) => s.connectedMs)),
+    };
   }
 
   /** The connection, when ready. */
@@ -388,7 +497,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#outbox.flush(conn); // before anything sent from the listeners below
     debug('client connected');
     this.#firstConnect?.resolve();
-    this.emit('connect');
+    this.emit('connect', this.options.endpoint);
   }
 
   /** A TCP, TLS or Unix socket to the server. */
@@ -440,7 +549,7 @@ export class Client extends EventEmitter<ClientEvents> {
       this.#attempt();
     });
     debug('reconnect attempt %d in %d ms', info.attempt, info.delay);
-    this.emit('reconnecting', info);
+    this.emit('reconnecting', info, this.options.endpoint);
   }
 
   #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
@@ -450,7 +559,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const wasConnected = this.#readyConn === conn;
     this.#readyConn = undefined;
     if (this.#state === 'closed') {
-      if (wasConnected) this.emit('disconnect', info);
+      if (wasConnected) this.emit('disconnect', info, this.options.endpoint);
       return;
     }
     if (!wasConnected) {
@@ -460,7 +569,7 @@ export class Client extends EventEmitter<ClientEvents> {
     }
     // the state moves on before listeners run, so they never see a stale 'connected'
     this.#state = this.#backoff === undefined ? 'disconnected' : 'reconnecting';
-    this.emit('disconnect', info);
+    this.emit('disconnect', info, this.options.endpoint);
     if (info.error !== undefined && info.reason === 'protocol-error' && this.listenerCount('error') > 0) this.emit('error', info.error);
     this.#scheduleReconnect();
   }
@@ -484,4 +593,8 @@ export class Client extends EventEmitter<ClientEvents> {
 
 function closedError(): HopwireError {
   return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
+}
+
+function poolDown(): HopwireError {
+  return new HopwireError(ErrorCode.NOT_CONNECTED, 'no server is connected or reconnecting');
 }

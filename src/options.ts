@@ -38,6 +38,9 @@ export interface ReconnectOptions {
   retryFirstConnect?: boolean;
 }
 
+/** One server of a client's `servers` list. */
+export type ServerAddress = { readonly port: number; readonly host?: string } | { readonly path: string };
+
 /** The client's offline queue. */
 export interface QueueOptions {
   /** Most messages and requests held while (re)connecting. @default 10000 */
@@ -181,6 +184,19 @@ export interface ClientOptions extends CommonOptions {
   /** The offline queue used while (re)connecting, or `false` to reject sends instead. */
   queue?: QueueOptions | false;
   /**
+   * Several servers behind one client: `[{ port: 5001 }, { port: 5002, host }, { path }]`.
+   * Each gets its own connection, reconnect and queue; sends and requests
+   * go to a connected one chosen by `strategy`. Instead of `port`/`path`.
+   */
+  servers?: readonly ServerAddress[];
+  /**
+   * How `servers` share the work: `'round-robin'` spreads sends and requests
+   * over the connected servers, `'failover'` uses the first connected one in
+   * list order, `'random'` picks a connected one at random.
+   * @default 'round-robin'
+   */
+  strategy?: 'round-robin' | 'failover' | 'random';
+  /**
    * TLS: `true`, or options for `tls.connect` (`ca`, `cert`, `key`,
    * `servername`, …). The server certificate is verified unless
    * `rejectUnauthorized: false` is given explicitly. TCP only.
@@ -233,6 +249,8 @@ export interface ResolvedClientOptions extends ResolvedCommon {
   readonly maxIteratorBuffer: number;
   readonly queue: Readonly<Required<QueueOptions>> | false;
   readonly tls: TlsConnectionOptions | undefined;
+  readonly servers: readonly Endpoint[];
+  readonly strategy: 'round-robin' | 'failover' | 'random';
 }
 
 /** The defaults, in one place. */
@@ -288,10 +306,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
 /** Resolves client options. @throws HopwireError `ERR_INVALID_OPTION` */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
   const o = checkObject(options, 'client options');
+  const servers = resolveServers(o);
   const protocol = oneOf(o.protocol, 'protocol', ['binary', 'lines'] as const, 'binary');
   return Object.freeze({
     ...resolveCommon(o),
-    endpoint: resolveEndpoint(o, true),
+    endpoint: servers[0] ?? resolveEndpoint(o, true),
+    servers,
+    strategy: oneOf(o.strategy, 'strategy', ['round-robin', 'failover', 'random'] as const, 'round-robin'),
     protocol,
     reconnect: resolveReconnect(o.reconnect),
     connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1),
@@ -326,6 +347,18 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     secret: resolveSecret(o.secret),
     envelope: oneOf(o.envelope, 'envelope', ['none', 'sockhop'] as const, 'none'),
   };
+}
+
+function resolveServers(o: ClientOptions): readonly Endpoint[] {
+  if (o.servers === undefined) return [];
+  if (!Array.isArray(o.servers) || o.servers.length === 0) invalid('servers must be a non-empty array of { port, host } or { path }');
+  if (o.port !== undefined || o.path !== undefined) invalid('give either servers, or port/path, not both');
+  return Object.freeze(
+    o.servers.map((server: unknown, i) => {
+      if (typeof server !== 'object' || server === null) invalid(`servers[${i}] must be { port, host } or { path }`);
+      return resolveEndpoint(server, true);
+    }),
+  );
 }
 
 function resolveSecret(secret: string | Buffer | undefined): Buffer | undefined {
