@@ -89,8 +89,10 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
 }
 
 /**
- * Schedules retries with growing delays. Holds at most one timer, `unref()`ed
- * so a pending retry never keeps the program alive.
+ * Schedules retries with growing delays. Holds at most one timer. By default
+ * the timer is `unref()`ed, so a pending retry never keeps the program alive;
+ * `keepAlive` keeps it referenced (a client that is reconnecting is still
+ * open: its program should wait for it, until `close()` cancels the timer).
  *
  * @example
  * ```ts
@@ -102,18 +104,21 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
 export class Backoff {
   readonly #options: BackoffOptions;
   readonly #random: () => number;
+  readonly #keepAlive: boolean;
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
 
   /**
    * @param options - the backoff parameters (copied)
    * @param random - a source of numbers in `[0, 1)`, `Math.random` by default
+   * @param keepAlive - keep the pending timer referenced
    * @throws {@link HopwireError} `ERR_INVALID_OPTION` for bad options
    */
-  constructor(options: BackoffOptions, random: () => number = Math.random) {
+  constructor(options: BackoffOptions, random: () => number = Math.random, keepAlive = false) {
     this.#options = { ...options };
     validate(this.#options);
     this.#random = random;
+    this.#keepAlive = keepAlive;
   }
 
   /** Attempts scheduled since construction or the last {@link Backoff.reset}. */
@@ -142,7 +147,7 @@ export class Backoff {
       if (this.#timer === timer) this.#timer = undefined;
       fn();
     }, delay);
-    timer.unref();
+    if (!this.#keepAlive) timer.unref();
     this.#timer = timer;
     return { attempt, delay };
   }

@@ -132,11 +132,13 @@ export class Client extends EventEmitter<ClientEvents> {
       codec: this.options.codec,
       protocol: this.options.protocol,
       sendTerminator: this.options.sendTerminator,
+      envelope: this.options.envelope,
       requestTimeout: this.options.requestTimeout,
       queue: this.options.queue,
       unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
     });
-    if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect);
+    // Referenced: a client that is reconnecting is open, so its program waits for it (close() cancels).
+    if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect, Math.random, true);
     this.#router = new Router(this.options.codec);
     this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
     this.#host = {

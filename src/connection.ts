@@ -22,6 +22,7 @@ import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
 import { SockhopPeer } from './sockhop-peer.js';
+import { sockhopMessage } from './sockhop-envelope.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
@@ -130,7 +131,15 @@ export class Connection {
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
-        { sendPing: () => { this.#writeControl(FrameKind.PING); }, onDead: (n) => { this.#onDead(n); } },
+        {
+          sendPing: () => {
+            if (this.#sockhop !== undefined) this.#writeLine(this.#sockhop.ping()).catch(() => undefined);
+            else this.#writeControl(FrameKind.PING);
+          },
+          onDead: (n) => {
+            this.#onDead(n);
+          },
+        },
         settings.ping,
       );
     }
@@ -225,8 +234,7 @@ export class Connection {
    */
   encodeMessage(value: unknown): Buffer[] {
     if (this.#protocol !== 'lines') return encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value);
-    const line = this.#sockhop === undefined ? this.#settings.codec.toPlain(value).data : this.#sockhop.message(value);
-    return [encodeLine(line, this.#settings.sendTerminator)];
+    return [encodeLinesMessage(this.#settings, value)];
   }
 
   /** Writes what {@link encodeMessage} produced. */
@@ -747,6 +755,12 @@ export class Connection {
 /** Encodes a value into a frame of the given kind. */
 export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
   return frameOf(kind, codec.encode(value), id);
+}
+
+/** Encodes a message as one JSON line: plain JSON (`toWire` applied), or in sockhop's envelope. */
+export function encodeLinesMessage(settings: Pick<ResolvedCommon, 'codec' | 'envelope' | 'sendTerminator'>, value: unknown): Buffer {
+  const { type, data } = settings.codec.toPlain(value);
+  return encodeLine(settings.envelope === 'sockhop' ? sockhopMessage(type, data) : data, settings.sendTerminator);
 }
 
 /** Puts an encoded value into a frame of the given kind. */

@@ -45,6 +45,11 @@ export { connectionChannel, frameChannel } from './connection.js';
 export type {
   ClientOptions,
   CommonOptions,
+  Endpoint,
+  ResolvedClientOptions,
+  ResolvedCommon,
+  ResolvedServerOptions,
+  ServerAddress,
   DedupOptions,
   QueueOptions,
   SlowConsumerOptions,
@@ -57,7 +62,7 @@ export { ErrorCode, HopwireError, isHopwireError } from './errors.js';
 export type { HopwireErrorDetails } from './errors.js';
 export { TypeRegistry } from './type-registry.js';
 export type { Remote, RouteKey } from './router.js';
-export type { Constructor, TypeOptions, TypeSpec } from './type-registry.js';
+export type { Constructor, TypeEntry, TypeOptions, TypeSpec } from './type-registry.js';
 export { Codec, TAG } from './codec.js';
 export type { CodecOptions, DecodedValue, EncodedValue } from './codec.js';
 export { FrameDecoder } from './frame-decoder.js';

@@ -7,10 +7,9 @@
  * @module
  */
 import type { Codec, EncodedValue } from './codec.js';
-import { type Connection, frameOf } from './connection.js';
+import { type Connection, encodeLinesMessage, frameOf } from './connection.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
-import { encodeLine } from './line-decoder.js';
 import { OfflineQueue, type OfflineQueueLimits } from './offline-queue.js';
 import { createAbortError } from './pending-requests.js';
 import type { Protocol, RequestOptions } from './types.js';
@@ -20,6 +19,7 @@ export interface OutboxSettings {
   readonly codec: Codec;
   readonly protocol: Protocol;
   readonly sendTerminator: string;
+  readonly envelope: 'none' | 'sockhop';
   readonly requestTimeout: number;
   /** Offline queue limits, or false for no queue. */
   readonly queue: OfflineQueueLimits | false;
@@ -94,7 +94,7 @@ export class Outbox {
     return this.#enqueue<undefined>((settle) => {
       const parts =
         this.#settings.protocol === 'lines'
-          ? [encodeLine(value, this.#settings.sendTerminator)]
+          ? [encodeLinesMessage(this.#settings, value)]
           : frameOf(FrameKind.MESSAGE, this.#settings.codec.encode(value));
       return { kind: 'send', bytes: byteLength(parts), parts, ...settle };
     });
@@ -110,6 +110,9 @@ export class Outbox {
     const { signal } = options;
     if (signal?.aborted === true) return Promise.reject(createAbortError(signal.reason));
     const timeout = options.timeout ?? this.#settings.requestTimeout;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+      return Promise.reject(new HopwireError(ErrorCode.INVALID_OPTION, `timeout must be a number ≥ 0, got ${String(timeout)}`));
+    }
     return this.#enqueue<unknown>((settle) => {
       const encoded = preEncoded ?? this.#settings.codec.encode(value);
       const entry: RequestEntry = {

@@ -210,9 +210,6 @@ export class Server extends EventEmitter<ServerEvents> {
         socket.destroy();
       });
     }
-    net.on('error', (err) => {
-      this.#emitError(err);
-    });
     await new Promise<void>((resolve, reject) => {
       net.once('error', reject);
       const done = (): void => {
@@ -230,6 +227,10 @@ export class Server extends EventEmitter<ServerEvents> {
       if (a === null || typeof a === 'string') throw new Error('listening TCP server has no address');
       this.#address = Object.freeze({ host: a.address, port: a.port });
     }
+    // Errors after listening (listen errors reject listen() instead).
+    net.on('error', (err) => {
+      this.#emitError(err);
+    });
     this.#net = net;
     this.#state = 'listening';
     this.#listeningSince = Date.now();

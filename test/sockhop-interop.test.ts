@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { Client, Server } from '../src/index.js';
-import { closeAll, defer } from './support/net.js';
+import { LineReader, closeAll, defer, rawSocket } from './support/net.js';
 
 const require = createRequire(import.meta.url);
 
@@ -278,5 +278,22 @@ describe('sockhop 1.8.4 interop', () => {
       if (client.state !== 'connected') await once(client, 'connect');
       expect(await client.request('hello?', { timeout: 2000 })).to.equal('back');
     });
+  });
+});
+
+describe('sockhop envelope: heartbeat', () => {
+  afterEach(closeAll);
+
+  it('pings sockhop peers with SockhopPing lines, never binary frames', async () => {
+    const server = new Server({ port: 0, envelope: 'sockhop', ping: { interval: 10, misses: 50 } });
+    defer(() => server.close());
+    const { port = 0 } = await server.listen();
+    const raw = await rawSocket({ port });
+    const lines = new LineReader(raw);
+    raw.write('{"type":"String","data":"hi"}\n');
+    for (let i = 0; i < 3; i++) {
+      const line = JSON.parse(await lines.next()) as { type: string };
+      expect(line.type).to.equal('SockhopPing');
+    }
   });
 });
