@@ -1,0 +1,113 @@
+/**
+ * Every program in `examples/` runs to its end by itself, exits 0 and says
+ * what it is meant to show. Each gets a deadline; a hung one is killed.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { haveOpenssl } from './support/certs.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const DEADLINE_MS = 20_000;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function runExample(name: string): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('examples', name)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_DEBUG: undefined },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const deadline = setTimeout(() => child.kill('SIGKILL'), DEADLINE_MS);
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(deadline);
+  return { code, signal, stdout, stderr };
+}
+
+/** Runs an example and checks it exited 0 by itself, printing nothing on stderr. */
+async function ok(name: string): Promise<string> {
+  const r = await runExample(name);
+  expect(r.signal, `${name} was killed at its deadline; stdout: ${r.stdout}`).to.equal(null);
+  expect(r.code, `${name} exited ${String(r.code)}; stderr: ${r.stderr}`).to.equal(0);
+  expect(r.stderr).to.equal('');
+  return r.stdout;
+}
+
+describe('examples', function () {
+  this.timeout(DEADLINE_MS + 5_000);
+
+  it('chat.ts: three clients each hear every line broadcast with sendAll', async () => {
+    const out = await ok('chat.ts');
+    for (const who of ['alice', 'bob', 'carol']) {
+      for (const line of ['alice: hello, everyone', 'bob: hi alice!', 'carol: good morning']) {
+        expect(out).to.match(new RegExp(`^\\[${who}\\] heard \\d\\d:\\d\\d:\\d\\d ${line} \\(a real ChatLine: true, at is a Date: true\\)$`, 'm'));
+      }
+    }
+    expect(out).to.match(/said "hello, everyone": passed on to 3 clients/);
+    expect(out).to.include('[server] closed; everyone heard all 3 lines');
+  });
+
+  it('worker-pool.ts: worker processes answer the dispatcher’s requests, and a failing job is a remote error', async () => {
+    const out = await ok('worker-pool.ts');
+    for (const w of ['w1', 'w2', 'w3']) expect(out).to.match(new RegExp(`^\\[dispatcher\\] ${w} is ready \\(pid \\d+\\)$`, 'm'));
+    expect(out).to.match(/^\[dispatcher\] 600851475143 = 71 × 839 × 1471 × 6857 \(by w\d\)$/m);
+    expect(out).to.match(/^\[dispatcher\] 1000003007000021 = 1000003 × 1000000007 \(by w\d\)$/m);
+    expect(out).to.match(/^\[dispatcher\] job -1 failed on w\d: ERR_REMOTE w\d cannot factor -1 \(remote code E_BAD_NUMBER\)$/m);
+    expect(out).to.match(/^\[dispatcher\] all jobs answered in \d+ ms; per worker: /m);
+    expect(out).to.include('[dispatcher] every worker exited (codes 0, 0, 0)');
+  });
+
+  it('class-reconstruction.ts: a Widget with a Date, a Map of Parts, a Set and a Money comes out whole', async () => {
+    const out = await ok('class-reconstruction.ts');
+    expect(out).to.include('[server] got a Widget: instanceof Widget true');
+    expect(out).to.include('[server]   made instanceof Date: true (2024-05-01)');
+    expect(out).to.include("parts.get('bolt') instanceof Part: true → 4× bolt");
+    expect(out).to.include('[server]   tags instanceof Set: true (steel, heavy)');
+    expect(out).to.include('[server]   price instanceof Money: true → 12.50 EUR (rebuilt by fromWire)');
+    expect(out).to.include('[server]   w.partCount() = 6');
+    expect(out).to.include('[server] got a Gadget, which it has not registered: known false, plain object true');
+    expect(out).to.include('unregistered types inside: Gadget');
+    expect(out).to.include('[client] the reply is a Widget: true, price 19.99 EUR, pin instanceof Part: true');
+  });
+
+  it('raw-clients.ts: a plain socket (and Python, if installed) speak JSON lines with a hopwire server', async () => {
+    const out = await ok('raw-clients.ts');
+    expect(out).to.include('[net]    <- {"ok":true,"youSent":{"hello":"from a plain socket","n":42}}');
+    expect(out).to.match(/^\[net\] {4}<- \{"error":"cannot decode a JSON line: .*","code":"ERR_DECODE"\}/m);
+    expect(out).to.include('[net]    <- {"news":"broadcasts reach lines peers too"}');
+    expect(out).to.match(/^\[python\] (<- \{"ok":true,"youSent":\{"hello":"from python","pi":3\.14\}\}|python3 is not installed: skipped)$/m);
+    expect(out).to.include(`[client] protocol 'lines' to a plain server: got {"SHOUT":"quietly","FROM":"hopwire client"}`);
+  });
+
+  it('tls.ts: mutual TLS with certificates made by openssl at run time', async () => {
+    const out = await ok('tls.ts');
+    if (!haveOpenssl()) {
+      expect(out).to.include('skipped');
+      return;
+    }
+    expect(out).to.include('[client with certificate] reply: {"youSent":{"hello":"over TLS"},"over":"mutual TLS"}');
+    expect(out).to.match(/^\[client without certificate\] refused: ERR_NOT_CONNECTED /m);
+    expect(out).to.match(/^\[client not trusting the CA\] refused: ERR_NOT_CONNECTED .*certificate/m);
+    expect(out).to.include('[done] temporary certificates removed');
+  });
+
+  it('acked-delivery.ts: acknowledged messages all arrive across a server restart', async () => {
+    const out = await ok('acked-delivery.ts');
+    expect(out).to.include('[server 1] got #3, and goes down before acknowledging it');
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) expect(out).to.include(`[client]   #${n} acknowledged`);
+    expect(out).to.match(/^\[client\] {3}reconnecting: attempt 1 in \d+ ms$/m);
+    expect(out).to.include('[client]   all 7 acknowledged; still waiting for an ACK: 0');
+    expect(out).to.match(/^\[summary\] {2}server 1 handled #1 #2 #3; server 2 handled #3 #4 #5 #6 #7$/m);
+    expect(out).to.include('[summary]  every message arrived: true');
+  });
+});
