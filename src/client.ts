@@ -192,6 +192,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#pool !== undefined) return this.#connectPool(this.#pool);
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#connecting !== undefined) return this.#connecting;
+    if (this.#state === 'reconnecting') return this.#nextConnect();
     this.#connecting = new Promise<void>((resolve, reject) => {
       this.#firstConnect = { resolve, reject };
     }).finally(() => {
@@ -201,6 +202,22 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#state = 'connecting';
     this.#attempt();
     return this.#connecting;
+  }
+
+  /** While reconnecting, `connect()` waits for the reconnect in progress instead of starting another. */
+  #nextConnect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onConnect = (): void => {
+        this.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.off('connect', onConnect);
+        reject(closedError());
+      };
+      this.once('connect', onConnect);
+      this.once('close', onClose);
+    });
   }
 
   /**
@@ -459,12 +476,17 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Opens one socket and runs the hello on it. */
   #attempt(): void {
+    if (this.#socket !== undefined || this.#conn !== undefined) return; // one attempt or connection at a time
     const socket = this.#openSocket();
     this.#socket = socket;
     const timer = setTimeout(() => {
       socket.destroy(new HopwireError(ErrorCode.NOT_CONNECTED, `connect timed out after ${this.options.connectTimeout} ms`));
     }, this.options.connectTimeout);
     timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer); // however the attempt ends, close() included
+      if (this.#socket === socket) this.#socket = undefined;
+    });
     const onError = (err: Error): void => {
       clearTimeout(timer);
       this.#socket = undefined;

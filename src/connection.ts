@@ -110,6 +110,10 @@ export class Connection {
   lastActivity = Date.now();
   #corked = false;
   #incoming = 0;
+  /** Reads are paused because `maxPendingRequests` handlers are running. */
+  #saturated = false;
+  /** Frames decoded but not yet handled while saturated. */
+  #held: { frames: Frame[]; next: number } | undefined;
   #info: DisconnectInfo | undefined;
 
   /**
@@ -328,9 +332,25 @@ export class Connection {
       this.#protocolError(err);
       return;
     }
-    for (const frame of frames) {
+    this.#heartbeat?.alive();
+    this.#handleFrames(frames, 0);
+    // whole frames before a malformed one were handled above (or are held); now the failure
+    if (decoder.error !== undefined) this.#protocolError(decoder.error);
+  }
+
+  /**
+   * Handles frames from `start`. When the request handlers are saturated,
+   * the rest of the batch is held (reads are paused too) and handled, in
+   * order, once handlers finish: a flood is held back, never refused.
+   */
+  #handleFrames(frames: Frame[], start: number): void {
+    for (let i = start; i < frames.length; i++) {
       if (this.#state === 'closing' || this.#state === 'closed') return;
-      this.#heartbeat?.alive();
+      if (this.#saturated) {
+        this.#held = { frames, next: i };
+        return;
+      }
+      const frame = frames[i] as Frame;
       if (frameChannel.hasSubscribers) frameChannel.publish({ connection: this, frame });
       try {
         this.#onFrame(frame);
@@ -339,8 +359,6 @@ export class Connection {
         return;
       }
     }
-    // whole frames before a malformed one were handled above; now the failure
-    if (decoder.error !== undefined) this.#protocolError(decoder.error);
   }
 
   #receiveLines(chunk: Buffer, decoder: LineDecoder): void {
@@ -510,17 +528,29 @@ export class Connection {
    */
   #handlerStarted(): void {
     this.#incoming++;
-    if (this.#incoming >= this.#settings.maxPendingRequests && !this.#socket.isPaused()) {
+    if (this.#incoming >= this.#settings.maxPendingRequests && !this.#saturated) {
       debug('%d request handlers running: pausing reads', this.#incoming);
+      this.#saturated = true;
       this.#socket.pause();
+      // The peer is not the slow one: its pongs wait unread, so do not count them as missed.
+      this.#heartbeat?.stop();
     }
+  }
+
+  #stillBusy(): boolean {
+    return this.#saturated || this.#state !== 'ready';
   }
 
   #handlerDone(): void {
     this.#incoming--;
-    if (this.#incoming <= this.#settings.maxPendingRequests / 2 && this.#socket.isPaused() && this.#state === 'ready') {
-      this.#socket.resume();
-    }
+    if (!this.#saturated || this.#incoming > this.#settings.maxPendingRequests / 2 || this.#state !== 'ready') return;
+    this.#saturated = false;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) this.#handleFrames(held.frames, held.next);
+    if (this.#stillBusy()) return; // the held frames filled the handlers again, or closed the connection
+    this.#heartbeat?.start();
+    this.#socket.resume();
   }
 
   #deliver(value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void {
@@ -638,7 +668,12 @@ export class Connection {
       codec: this.#settings.codec,
       pending: this.#pending,
       requestTimeout: this.#settings.requestTimeout,
-      writeLine: (obj) => (this.#state === 'ready' ? this.#writeLine(obj) : Promise.resolve()),
+      signal: this.#abort.signal,
+      // Rejects once the connection is going: a streaming handler's loop stops there.
+      writeLine: (obj) => {
+        const refusal = this.#refuseSend();
+        return refusal === undefined ? this.#writeLine(obj) : Promise.reject(refusal);
+      },
       deliver: (value, type, known, reply) => {
         this.#deliver(value, meta(type, known), 0, reply);
       },
@@ -649,7 +684,14 @@ export class Connection {
         } catch (err) {
           result = Promise.reject(toError(err));
         }
-        return result === NO_HANDLER ? undefined : { result };
+        if (result === NO_HANDLER) return undefined;
+        // Counts against maxPendingRequests like binary requests: reads pause when saturated.
+        this.#handlerStarted();
+        const settled = Promise.resolve(result).finally(() => {
+          this.counters.requestsHandled++;
+          this.#handlerDone();
+        });
+        return { result: settled };
       },
     });
   }

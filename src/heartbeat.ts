@@ -8,7 +8,7 @@
 import { ErrorCode, HopwireError } from './errors.js';
 
 /** The longest delay Node timers accept; beyond it Node fires after 1 ms instead. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY } from './timers.js';
 
 /** What a {@link Heartbeat} drives: usually a connection. */
 export interface HeartbeatHost {

@@ -8,6 +8,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions, TlsOptions } from 'node:tls';
 import { Codec } from './codec.js';
+import { MAX_TIMER_DELAY } from './timers.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import type { Jitter } from './backoff.js';
 import { TypeRegistry, type TypeSpec } from './type-registry.js';
@@ -286,7 +287,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     endpoint: resolveEndpoint(o, false),
     socketMode: integer(o.socketMode, 'socketMode', DEFAULTS.socketMode, 0, 0o777),
     protocol,
-    detectTimeout: integer(o.detectTimeout, 'detectTimeout', DEFAULTS.detectTimeout, 0),
+    detectTimeout: integer(o.detectTimeout, 'detectTimeout', DEFAULTS.detectTimeout, 0, MAX_TIMER_DELAY),
     slowConsumer: resolveSlowConsumer(o.slowConsumer),
     dedup: resolveDedup(o.dedup),
     tls: resolveTls<TlsOptions>(o.tls, o.path, 'server'),
@@ -315,7 +316,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     strategy: oneOf(o.strategy, 'strategy', ['round-robin', 'failover', 'random'] as const, 'round-robin'),
     protocol,
     reconnect: resolveReconnect(o.reconnect),
-    connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1),
+    connectTimeout: integer(o.connectTimeout, 'connectTimeout', DEFAULTS.connectTimeout, 1, MAX_TIMER_DELAY),
     maxIteratorBuffer: integer(o.maxIteratorBuffer, 'maxIteratorBuffer', DEFAULTS.maxIteratorBuffer, 1),
     queue: resolveQueue(o.queue),
     tls: resolveTls(o.tls === true ? {} : o.tls, o.path, 'client'),
@@ -333,12 +334,12 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
   }
   return {
     codec: new Codec(registry, { maxDepth }),
-    requestTimeout: integer(o.requestTimeout, 'requestTimeout', DEFAULTS.requestTimeout, 0),
+    requestTimeout: integer(o.requestTimeout, 'requestTimeout', DEFAULTS.requestTimeout, 0, MAX_TIMER_DELAY),
     ping: resolvePing(o.ping),
     maxFrameBytes: integer(o.maxFrameBytes, 'maxFrameBytes', DEFAULTS.maxFrameBytes, 64, 0xffff_ffff),
     maxLineBytes: integer(o.maxLineBytes, 'maxLineBytes', DEFAULTS.maxLineBytes, 1),
-    maxPendingRequests: integer(o.maxPendingRequests, 'maxPendingRequests', DEFAULTS.maxPendingRequests, 1),
-    handshakeTimeout: integer(o.handshakeTimeout, 'handshakeTimeout', DEFAULTS.handshakeTimeout, 1),
+    maxPendingRequests: integer(o.maxPendingRequests, 'maxPendingRequests', DEFAULTS.maxPendingRequests, 1, 0xffff_ffff),
+    handshakeTimeout: integer(o.handshakeTimeout, 'handshakeTimeout', DEFAULTS.handshakeTimeout, 1, MAX_TIMER_DELAY),
     receiveTerminator,
     sendTerminator,
     sendErrorStacks: boolean(o.sendErrorStacks, 'sendErrorStacks', false),
@@ -412,7 +413,7 @@ function resolveSlowConsumer(slow: SlowConsumerOptions | undefined): ResolvedSer
   return Object.freeze({
     maxBytes: integer(o.maxBytes, 'slowConsumer.maxBytes', d.maxBytes, 1),
     policy: oneOf(o.policy, 'slowConsumer.policy', ['disconnect', 'drop', 'wait'] as const, d.policy),
-    lag: integer(o.lag, 'slowConsumer.lag', d.lag, 0),
+    lag: integer(o.lag, 'slowConsumer.lag', d.lag, 0, MAX_TIMER_DELAY),
   });
 }
 
@@ -428,7 +429,7 @@ function resolvePing(ping: PingOptions | false | undefined): ResolvedCommon['pin
   if (ping === false) return false;
   const p = checkObject(ping ?? {}, 'ping');
   return Object.freeze({
-    interval: integer(p.interval, 'ping.interval', DEFAULTS.ping.interval, 1),
+    interval: integer(p.interval, 'ping.interval', DEFAULTS.ping.interval, 1, MAX_TIMER_DELAY),
     misses: integer(p.misses, 'ping.misses', DEFAULTS.ping.misses, 1),
   });
 }
@@ -437,8 +438,8 @@ function resolveReconnect(reconnect: ReconnectOptions | false | undefined): Reso
   if (reconnect === false) return false;
   const r = checkObject(reconnect ?? {}, 'reconnect');
   const d = DEFAULTS.reconnect;
-  const initial = integer(r.initial, 'reconnect.initial', d.initial, 0);
-  const max = integer(r.max, 'reconnect.max', d.max, 0);
+  const initial = integer(r.initial, 'reconnect.initial', d.initial, 0, MAX_TIMER_DELAY);
+  const max = integer(r.max, 'reconnect.max', d.max, 0, MAX_TIMER_DELAY);
   if (max < initial) invalid(`reconnect.max (${max}) is smaller than reconnect.initial (${initial})`);
   const multiplier = r.multiplier ?? d.multiplier;
   if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {

@@ -12,6 +12,7 @@ import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { OfflineQueue, type OfflineQueueLimits } from './offline-queue.js';
 import { createAbortError } from './pending-requests.js';
+import { timerDelay } from './timers.js';
 import type { Protocol, RequestOptions } from './types.js';
 
 /** Settings of an {@link Outbox}. */
@@ -109,9 +110,10 @@ export class Outbox {
     }
     const { signal } = options;
     if (signal?.aborted === true) return Promise.reject(createAbortError(signal.reason));
-    const timeout = options.timeout ?? this.#settings.requestTimeout;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-      return Promise.reject(new HopwireError(ErrorCode.INVALID_OPTION, `timeout must be a number ≥ 0, got ${String(timeout)}`));
+    const asked = options.timeout ?? this.#settings.requestTimeout;
+    const timeout = timerDelay(asked);
+    if (timeout === undefined) {
+      return Promise.reject(new HopwireError(ErrorCode.INVALID_OPTION, `timeout must be a number ≥ 0, got ${String(asked)}`));
     }
     return this.#enqueue<unknown>((settle) => {
       const encoded = preEncoded ?? this.#settings.codec.encode(value);
@@ -268,7 +270,8 @@ function notConnected(): HopwireError {
 }
 
 function timedOut(deadline: number): HopwireError {
-  return new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request timed out while waiting for a connection (deadline ${new Date(deadline).toISOString()})`);
+  const late = Math.max(0, Date.now() - deadline);
+  return new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request timed out while waiting for a connection${late > 0 ? ` (${String(late)} ms past its deadline)` : ''}`);
 }
 
 function byteLength(parts: readonly Buffer[]): number {

@@ -10,7 +10,7 @@ import { ErrorCode, HopwireError } from './errors.js';
 /** The largest request id: ids are uint32 on the wire. */
 const MAX_ID = 0xffff_ffff;
 /** The longest delay Node timers accept; beyond it Node fires after 1 ms instead. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY } from './timers.js';
 /** The message of an AbortError, as Node writes it. */
 const ABORT_MESSAGE = 'The operation was aborted';
 

@@ -65,6 +65,10 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #router: Router<ServerMessageContext, ServerRequestContext>;
   #state: ServerState = 'idle';
   #closing: Promise<void> | undefined;
+  /** The listen in flight or done. */
+  #starting: Promise<ListenAddress> | undefined;
+  /** Accepted TCP sockets, until they close (some may still be in a TLS handshake). */
+  readonly #raw = new Set<Socket>();
   /** Counters of sessions that have ended. */
   readonly #ended = newCounters();
   readonly #disconnects = newDisconnects();
@@ -179,9 +183,17 @@ export class Server extends EventEmitter<ServerEvents> {
    * or `{ path }`
    * @throws the listen error (`EADDRINUSE`, …), or `ERR_CLOSED` after `close()`
    */
-  async listen(): Promise<ListenAddress> {
-    if (this.#state === 'listening' && this.#address !== undefined) return this.#address;
-    if (this.#state !== 'idle') throw new HopwireError(ErrorCode.CLOSED, 'the server was closed');
+  listen(): Promise<ListenAddress> {
+    if (this.#state !== 'idle' && this.#state !== 'listening') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the server was closed'));
+    // One listen at a time: concurrent calls share it; close() waits for it.
+    this.#starting ??= this.#listen().catch((err: unknown) => {
+      this.#starting = undefined;
+      throw err;
+    });
+    return this.#starting;
+  }
+
+  async #listen(): Promise<ListenAddress> {
     const endpoint = this.options.endpoint;
     if ('path' in endpoint) await clearStaleSocket(endpoint.path);
     const tls = this.options.tls;
@@ -190,7 +202,7 @@ export class Server extends EventEmitter<ServerEvents> {
         ? createServer({ noDelay: true }, (socket) => {
             this.#accept(socket);
           })
-        : createTlsServer({ ...tls, noDelay: true }, (socket) => {
+        : createTlsServer({ handshakeTimeout: this.options.handshakeTimeout, ...tls, noDelay: true }, (socket) => {
             this.#accept(socket);
           });
     // Runs for every TCP connection, before any byte is read (and before the TLS handshake).
@@ -206,7 +218,8 @@ export class Server extends EventEmitter<ServerEvents> {
     if (tls !== undefined) {
       net.on('tlsClientError', (err: Error, socket: Socket) => {
         debug('TLS handshake with %s failed: %s', socket.remoteAddress ?? '?', err.message);
-        this.refusedConnections++;
+        const allow = this.options.allow;
+        if (allow === undefined || isAllowed(allow, socket.remoteAddress)) this.refusedConnections++; // else counted at accept
         socket.destroy();
       });
     }
@@ -219,8 +232,13 @@ export class Server extends EventEmitter<ServerEvents> {
       if ('path' in endpoint) net.listen({ path: endpoint.path }, done);
       else net.listen({ port: endpoint.port, host: endpoint.host }, done);
     });
+    const abandon = async (err: unknown): Promise<never> => {
+      await new Promise<void>((resolve) => net.close(() => { resolve(); }));
+      throw err;
+    };
+    if (this.#state !== 'idle') await abandon(new HopwireError(ErrorCode.CLOSED, 'the server was closed while it started'));
     if ('path' in endpoint) {
-      await chmod(endpoint.path, this.options.socketMode);
+      await chmod(endpoint.path, this.options.socketMode).catch(abandon);
       this.#address = Object.freeze({ path: endpoint.path });
     } else {
       const a = net.address();
@@ -268,7 +286,9 @@ export class Server extends EventEmitter<ServerEvents> {
       else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
     }
     const { maxBytes, policy, lag } = this.options.slowConsumer;
-    const waits: Promise<boolean>[] = [];
+    let written = 0;
+    const waits: Promise<void>[] = [];
+    const inFlight: Session[] = [];
     for (const s of sessions) {
       const parts = (s.protocol === 'binary' ? binary : lines) ?? [];
       if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
@@ -284,33 +304,42 @@ export class Server extends EventEmitter<ServerEvents> {
         });
         continue;
       }
-      const written = s.connection.sendEncoded(parts).then(
+      const write = s.connection.sendEncoded(parts).then(
         () => {
           s.lagging = false;
-          return true;
+          written++;
         },
-        () => false,
+        () => undefined,
       );
-      if (policy === 'wait' || !s.lagging) waits.push(policy === 'wait' ? written : this.#withLag(s, written, lag));
-      else waits.push(Promise.resolve(true));
+      if (policy === 'wait' || !s.lagging) {
+        waits.push(write);
+        inFlight.push(s);
+      } else {
+        written++; // queued to a lagging session: counted, not waited for
+      }
     }
-    const results = await Promise.all(waits);
-    return results.filter(Boolean).length;
-  }
-
-  /** Waits for a session's write at most `lag` ms; past that the session is lagging and the broadcast moves on. */
-  #withLag(session: Session, written: Promise<boolean>, lag: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        session.lagging = true;
-        resolve(true);
-      }, lag);
-      timer.unref();
-    });
-    return Promise.race([written, late]).finally(() => {
+    if (policy === 'wait') {
+      await Promise.all(waits);
+    } else if (waits.length > 0) {
+      // One timer per broadcast: sessions whose write is not done after `lag` ms are lagging.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => {
+          resolve('late');
+        }, lag);
+        timer.unref();
+      });
+      const outcome = await Promise.race([Promise.all(waits), late]);
       clearTimeout(timer);
-    });
+      if (outcome === 'late') {
+        for (const s of inFlight) if (s.bufferedBytes > 0) s.lagging = true;
+        written += inFlight.filter((s) => s.lagging).length;
+      }
+    }
+    // Give the event loop a turn, so that batched writes are flushed even when
+    // every session is lagging and nothing above had to wait.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return written;
   }
 
   /**
@@ -363,8 +392,10 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #close(): Promise<void> {
-    const net = this.#net;
+    const starting = this.#starting;
     this.#state = 'closing';
+    await starting?.catch(() => undefined); // a listen in flight finishes (or gives up) first
+    const net = this.#net;
     const stopped =
       net === undefined
         ? Promise.resolve()
@@ -374,6 +405,7 @@ export class Server extends EventEmitter<ServerEvents> {
             });
           });
     await Promise.all([...this.#all].map((s) => s.connection.close('the server is shutting down')));
+    for (const socket of this.#raw) socket.destroy(); // never became sessions (TLS handshakes in progress)
     await stopped;
     await this.#metrics?.close();
     this.#metrics = undefined;
@@ -389,7 +421,11 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Closes a just-accepted socket that is not on the allow-list, before reading from it. */
   #screen(socket: Socket): void {
     const allow = this.options.allow;
-    if (allow === undefined || isAllowed(allow, socket.remoteAddress)) return;
+    if (allow === undefined || isAllowed(allow, socket.remoteAddress)) {
+      this.#raw.add(socket);
+      socket.once('close', () => this.#raw.delete(socket));
+      return;
+    }
     this.refusedConnections++;
     debug('refused %s: not on the allow-list', socket.remoteAddress ?? '?');
     socket.destroy();

@@ -27,7 +27,9 @@ export interface SockhopChannel {
   readonly codec: Codec;
   readonly pending: PendingRequests;
   readonly requestTimeout: number;
-  /** Writes one object as a JSON line; resolves when written. */
+  /** Aborted when the connection closes. */
+  readonly signal: AbortSignal;
+  /** Writes one object as a JSON line; resolves when written, rejects once the connection is going. */
   writeLine(obj: object): Promise<void>;
   /** Hands a message to the owner's listeners; `reply` answers the sender. */
   deliver(value: unknown, type: string, known: boolean, reply: (value: unknown) => Promise<void>): void;
@@ -158,8 +160,9 @@ export class SockhopPeer {
         // Hold one item back so the last one can carry `last: true`.
         let held: { value: unknown } | undefined;
         for await (const item of result) {
-          if (held !== undefined) await packet(held.value, false);
+          if (held !== undefined) await packet(held.value, false); // rejects once the connection goes: the loop ends
           held = { value: item };
+          if (this.#channel.signal.aborted) throw new HopwireError(ErrorCode.CLOSED, 'the connection closed during the stream');
         }
         await packet(held === undefined ? {} : held.value, true);
       })
