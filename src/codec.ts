@@ -610,7 +610,7 @@ function reviveAttachment(node: Record<string, unknown>, attachments: readonly B
     case 'ArrayBuffer':
       return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
     case 'DataView':
-      return new DataView(buf.buffer, buf.byteOffset, buf.length);
+      return new DataView(new Uint8Array(buf).buffer); // a copy: the frame's memory may be shared
     default:
       break;
   }
@@ -620,8 +620,9 @@ function reviveAttachment(node: Record<string, unknown>, attachments: readonly B
   if (buf.length % size !== 0) {
     throw new HopwireError(ErrorCode.DECODE, `${t} attachment of ${buf.length} bytes is not a multiple of ${size}`);
   }
-  if (buf.byteOffset % size === 0) return new Typed(buf.buffer as ArrayBuffer, buf.byteOffset, buf.length / size);
-  return new Typed(new Uint8Array(buf).buffer); // unaligned in the frame: copy
+  // A copy into an ArrayBuffer of its own: `.buffer` must not expose the rest
+  // of the received frame (or a shared pool), and the alignment is then right.
+  return new Typed(new Uint8Array(buf).buffer);
 }
 
 function badTag(tag: string, expected: string): HopwireError {

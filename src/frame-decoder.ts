@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { pushChunk } from './chunks.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import {
   type Frame,
@@ -83,6 +84,8 @@ export class FrameDecoder {
   readonly #maxAttachments: number;
   #state: State;
   #chunks: Buffer[] = [];
+  /** Trailing run of small chunks in `#chunks` (see `pushChunk`). */
+  #run = 0;
   #buffered = 0;
   #length = 0;
   #header: Header | undefined;
@@ -126,7 +129,7 @@ export class FrameDecoder {
   push(chunk: Buffer): Frame[] {
     if (this.#error !== undefined) throw this.#error;
     if (chunk.length > 0) {
-      this.#chunks.push(chunk);
+      this.#run = pushChunk(this.#chunks, chunk, this.#run);
       this.#buffered += chunk.length;
     }
     const frames: Frame[] = [];
@@ -240,7 +243,7 @@ export class FrameDecoder {
       else this.#chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = Buffer.allocUnsafeSlow(n); // a body of its own, not a slice of the shared pool
     let offset = 0;
     while (offset < n) {
       const chunk = this.#chunks[0];

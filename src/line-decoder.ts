@@ -9,6 +9,7 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
+import { pushChunk } from './chunks.js';
 import { ErrorCode, HopwireError } from './errors.js';
 
 const DEFAULT_TERMINATOR = '\n';
@@ -73,6 +74,8 @@ export class LineDecoder {
   /** Pieces of the current line; never holds a whole terminator. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Trailing run of small chunks in `pending` (see `pushChunk`). */
+  private run = 0;
   private error: HopwireError | undefined;
 
   /**
@@ -123,7 +126,7 @@ export class LineDecoder {
     }
 
     if (start < chunk.length) {
-      this.pending.push(chunk.subarray(start));
+      this.run = pushChunk(this.pending, chunk.subarray(start), this.run);
       this.pendingBytes += chunk.length - start;
       if (this.pendingBytes > this.maxLineBytes && !this.heldCanStillFit()) {
         this.fail(`a JSON line grew past maxLineBytes (${this.maxLineBytes}) before its terminator arrived`);
@@ -155,6 +158,7 @@ export class LineDecoder {
     const line = Buffer.concat([...this.pending, last], this.pendingBytes + last.length);
     this.pending = [];
     this.pendingBytes = 0;
+    this.run = 0;
     return line;
   }
 
@@ -211,6 +215,7 @@ export class LineDecoder {
   private fail(message: string): never {
     this.pending = [];
     this.pendingBytes = 0;
+    this.run = 0;
     this.error = new HopwireError(ErrorCode.LINE_TOO_LARGE, message);
     throw this.error;
   }
