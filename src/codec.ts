@@ -79,6 +79,9 @@ const TYPED_ARRAYS = {
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
 type BinaryName = TypedArrayName | 'Buffer' | 'DataView' | 'ArrayBuffer';
 
+/** Binary values smaller than this are copied at encode time. */
+const COPY_ATTACHMENTS_BELOW = 64 * 1024;
+
 /** Marks a value JSON would drop (a function or symbol). */
 const SKIP: unique symbol = Symbol('skip');
 
@@ -381,6 +384,11 @@ export class Codec {
       }
       bytes = new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
     }
+    // Small binary values are copied now, so a caller that reuses one buffer
+    // for several sends (without awaiting each) sends what it held at the
+    // call. Big ones are sent from the caller's memory: do not change them
+    // until send() resolves.
+    if (bytes.byteLength < COPY_ATTACHMENTS_BELOW) bytes = bytes.slice();
     state.attachments.push(bytes);
     return { [TAG]: 'a', i: state.attachments.length - 1, t };
   }

@@ -27,6 +27,9 @@ import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
 
+/** The frame size limit while the hello is under way. */
+const HELLO_MAX_FRAME_BYTES = 64 * 1024;
+
 /** How long a closing connection waits for the peer to close its side before destroying the socket. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -640,7 +643,9 @@ export class Connection {
 
   #useBinary(): void {
     this.#protocol = 'binary';
-    this.#frames = new FrameDecoder({ maxFrameBytes: this.#settings.maxFrameBytes, maxAttachments: this.#settings.maxAttachments, expectMagic: true });
+    // Until the hello is done a peer gets little room: nobody buffers 16 MiB for a stranger.
+    const helloLimit = Math.min(HELLO_MAX_FRAME_BYTES, this.#settings.maxFrameBytes);
+    this.#frames = new FrameDecoder({ maxFrameBytes: helloLimit, maxAttachments: this.#settings.maxAttachments, expectMagic: true });
     this.#startTimer(this.#settings.handshakeTimeout, () => {
       this.#shutdown(
         { reason: 'handshake-timeout', message: `no hello within ${this.#settings.handshakeTimeout} ms`, error: new HopwireError(ErrorCode.HANDSHAKE_TIMEOUT, 'handshake timed out') },
@@ -699,6 +704,7 @@ export class Connection {
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
+    this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
     if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
     if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'ready' });

@@ -80,7 +80,7 @@ interface Header {
  * ```
  */
 export class FrameDecoder {
-  readonly #maxFrameBytes: number;
+  #maxFrameBytes: number;
   readonly #maxAttachments: number;
   #state: State;
   #chunks: Buffer[] = [];
@@ -102,6 +102,17 @@ export class FrameDecoder {
       throw new HopwireError(ErrorCode.INVALID_OPTION, 'maxAttachments must be an integer from 0 to 65535');
     }
     this.#state = options.expectMagic === true ? State.MAGIC : State.LENGTH;
+  }
+
+  /**
+   * Changes the frame size limit for the frames still to come (a connection
+   * keeps it small until the hello is done).
+   */
+  setMaxFrameBytes(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < HEADER_REST_BYTES) {
+      throw new HopwireError(ErrorCode.INVALID_OPTION, `maxFrameBytes must be an integer ≥ ${HEADER_REST_BYTES}`);
+    }
+    this.#maxFrameBytes = bytes;
   }
 
   /** Bytes held that do not yet form a whole frame. */

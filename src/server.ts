@@ -392,9 +392,10 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #close(): Promise<void> {
-    const starting = this.#starting;
+    const starting = this.#net === undefined ? this.#starting : undefined; // a listen still in flight
     this.#state = 'closing';
-    await starting?.catch(() => undefined); // a listen in flight finishes (or gives up) first
+    if (starting !== undefined) await starting.catch(() => undefined); // it finishes (or gives up) first
+    // Otherwise sessions start closing now, synchronously: frames already read are not handled.
     const net = this.#net;
     const stopped =
       net === undefined

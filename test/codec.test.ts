@@ -775,7 +775,9 @@ describe('Codec', () => {
       expect(e.payload).to.not.include('7,7,7');
       expect(e.attachments).to.have.length(1);
       expect(e.attachments[0]!.byteLength).to.equal(1024);
-      expect(e.attachments[0]!.buffer).to.equal(buf.buffer); // a view, not a copy
+      expect(e.attachments[0]!.buffer).to.not.equal(buf.buffer); // small: copied at the call
+      const big = Buffer.alloc(128 * 1024, 9);
+      expect(codec.encode({ big }).attachments[0]!.buffer).to.equal(big.buffer); // big: a view, not a copy
       const frame = frameOf(e);
       expect(frame.length).to.be.lessThan(1024 + 100);
       const got = (decodeFrame(codec, receive(frame)).value as { b: Buffer }).b;
@@ -1236,5 +1238,17 @@ describe('Codec: long class names', () => {
     const e = new Codec().encode(new Cls());
     expect(Buffer.byteLength(e.type, 'utf8')).to.be.at.most(255);
     expect(e.type).to.equal('é'.repeat(127));
+  });
+});
+
+describe('Codec: a reused small buffer', () => {
+  it('sends what the buffer held at each call, even if it is changed before the write', () => {
+    const codec = new Codec();
+    const buf = Buffer.alloc(4, 1);
+    const first = codec.encode({ buf });
+    buf.fill(2);
+    const second = codec.encode({ buf });
+    expect([...first.attachments[0]!]).to.deep.equal([1, 1, 1, 1]);
+    expect([...second.attachments[0]!]).to.deep.equal([2, 2, 2, 2]);
   });
 });
