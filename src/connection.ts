@@ -10,7 +10,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { Codec, EncodedValue } from './codec.js';
+import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
@@ -22,7 +22,8 @@ import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
 import { SockhopPeer } from './sockhop-peer.js';
-import { sockhopMessage } from './sockhop-envelope.js';
+import { SocketWriter } from './socket-writer.js';
+import { encodeLinesMessage, encodeValueFrame, frameOf, toError } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
@@ -111,7 +112,7 @@ export class Connection {
   readonly counters: ConnectionCounters = newCounters();
   /** When the last byte was received (ms since the epoch). */
   lastActivity = Date.now();
-  #corked = false;
+  readonly #writer: SocketWriter;
   #incoming = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
@@ -135,6 +136,7 @@ export class Connection {
       },
     });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#writer = new SocketWriter(socket, this.counters);
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
@@ -583,39 +585,13 @@ export class Connection {
     return new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection is not ready yet');
   }
 
-  /** Writes parts in this tick's batch; resolves when they reach the OS. */
   #write(parts: Buffer[]): Promise<void> {
-    for (const p of parts) this.counters.bytesOut += p.length;
-    return new Promise((resolve, reject) => {
-      this.#cork();
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) this.#socket.write(parts[i] as Buffer);
-      this.#socket.write(parts[last] as Buffer, (err) => {
-        if (err) reject(new HopwireError(ErrorCode.NOT_CONNECTED, `write failed: ${err.message}`, { cause: err }));
-        else resolve();
-      });
-    });
+    return this.#writer.write(parts);
   }
 
-  /** Writes without waiting (control frames, replies): failures show up as a closed socket. */
   #writeRaw(...parts: Buffer[]): void {
-    if (this.#socket.destroyed || !this.#socket.writable) return;
-    for (const p of parts) this.counters.bytesOut += p.length;
-    this.#cork();
-    for (const p of parts) this.#socket.write(p);
+    this.#writer.writeNow(parts);
   }
-
-  #cork(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(this.#uncork);
-  }
-
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#socket.uncork();
-  };
 
   #writeControl(kind: FrameKind, payload = ''): void {
     this.#writeRaw(...encodeFrame({ kind, payload }));
@@ -748,7 +724,7 @@ export class Connection {
     }
     this.#pending.rejectAll(this.#refuseSend() ?? new HopwireError(ErrorCode.CLOSED, 'closed'));
     this.#abort.abort();
-    if (this.#corked) this.#uncork();
+    this.#writer.flush();
     this.#socket.end();
     this.#startTimer(CLOSE_GRACE_MS, () => this.#socket.destroy());
   }
@@ -798,24 +774,4 @@ export class Connection {
   get peerHello(): Hello | undefined {
     return this.#handshake.peer;
   }
-}
-
-/** Encodes a value into a frame of the given kind. */
-export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
-  return frameOf(kind, codec.encode(value), id);
-}
-
-/** Encodes a message as one JSON line: plain JSON (`toWire` applied), or in sockhop's envelope. */
-export function encodeLinesMessage(settings: Pick<ResolvedCommon, 'codec' | 'envelope' | 'sendTerminator'>, value: unknown): Buffer {
-  const { type, data } = settings.codec.toPlain(value);
-  return encodeLine(settings.envelope === 'sockhop' ? sockhopMessage(type, data) : data, settings.sendTerminator);
-}
-
-/** Puts an encoded value into a frame of the given kind. */
-export function frameOf(kind: FrameKind, e: EncodedValue, id = 0): Buffer[] {
-  return encodeFrame({ kind, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Codec, EncodedValue } from './codec.js';
-import { type Connection, encodeLinesMessage, frameOf } from './connection.js';
+import type { Connection } from './connection.js';
+import { encodeLinesMessage, frameOf } from './wire.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { OfflineQueue, type OfflineQueueLimits } from './offline-queue.js';

@@ -1,0 +1,34 @@
+/**
+ * Values to bytes for each framing: a binary frame of a given kind, or one
+ * JSON line (plain, or in sockhop's envelope). Shared by the connection and
+ * the client's offline queue, so a queued message goes out exactly as a
+ * direct one would.
+ *
+ * @module
+ */
+import type { Codec, EncodedValue } from './codec.js';
+import { FrameFlags, type FrameKind, encodeFrame } from './frame.js';
+import { encodeLine } from './line-decoder.js';
+import type { ResolvedCommon } from './options.js';
+import { sockhopMessage } from './sockhop-envelope.js';
+
+/** Encodes a value into a frame of the given kind. */
+export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
+  return frameOf(kind, codec.encode(value), id);
+}
+
+/** Puts an encoded value into a frame of the given kind. */
+export function frameOf(kind: FrameKind, e: EncodedValue, id = 0): Buffer[] {
+  return encodeFrame({ kind, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
+}
+
+/** Encodes a message as one JSON line: plain JSON (`toWire` applied), or in sockhop's envelope. */
+export function encodeLinesMessage(settings: Pick<ResolvedCommon, 'codec' | 'envelope' | 'sendTerminator'>, value: unknown): Buffer {
+  const { type, data } = settings.codec.toPlain(value);
+  return encodeLine(settings.envelope === 'sockhop' ? sockhopMessage(type, data) : data, settings.sendTerminator);
+}
+
+/** Anything thrown, as an Error. */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
