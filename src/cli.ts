@@ -29,6 +29,7 @@ import {
   type Session,
   isHopwireError,
 } from './index.js';
+import { STATS_HELP, fetchSamples, renderTable } from './cli-stats.js';
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME = 1;
@@ -59,6 +60,7 @@ const COMMON = `  --debug           print stacks with errors
   -h, --help        this help`;
 
 const HELP: Record<string, string> = {
+  stats: STATS_HELP,
   top: `hopwire — pass objects between programs over TCP, TLS and Unix sockets
 
 Usage: hopwire <command> [options]
@@ -69,6 +71,7 @@ Commands:
   request   send a request; print the reply and its round-trip time
   tail      print the server's broadcasts as they come, reconnecting on its own
   bench     quick throughput and latency check (its own server by default)
+  stats     live figures of a running server, from its metrics endpoint
 
 Run 'hopwire <command> --help' for a command's options.
 
@@ -664,6 +667,38 @@ async function bench(values: Values): Promise<number> {
   return EXIT_OK;
 }
 
+async function stats(values: Values): Promise<number> {
+  const url = str(values, 'metrics-url');
+  if (url === undefined) throw new UsageError('stats needs --metrics-url URL (the server\'s metrics endpoint)', 'stats');
+  if (flag(values, 'json')) {
+    out(JSON.stringify(await fetchSamples(url), null, 2));
+    return EXIT_OK;
+  }
+  const interval = integer(values, 'interval', 'stats', 50, 3_600_000) ?? 1000;
+  const count = integer(values, 'count', 'stats', 1, Number.MAX_SAFE_INTEGER);
+  const tty = process.stdout.isTTY;
+  let before: Awaited<ReturnType<typeof fetchSamples>> | undefined;
+  let at = performance.now();
+  const stop = { requested: false }; // set by a signal while the loop waits
+  const off = onSignals(() => {
+    stop.requested = true;
+  });
+  try {
+    for (let n = 0; !stop.requested && (count === undefined || n < count); n++) {
+      if (n > 0) await new Promise((resolve) => setTimeout(resolve, interval));
+      const now = await fetchSamples(url);
+      const t = performance.now();
+      const table = renderTable(now, before, (t - at) / 1000);
+      out(tty ? `\x1b[2J\x1b[H${url}\n${table}` : `${table}\n`);
+      before = now;
+      at = t;
+    }
+  } finally {
+    off();
+  }
+  return EXIT_OK;
+}
+
 function onePositional(positionals: string[], command: string): string {
   if (positionals.length === 0) throw new UsageError(`${command} needs a JSON value, or '-' to read JSON lines from stdin`, command);
   if (positionals.length > 1) {
@@ -701,6 +736,11 @@ const COMMANDS: Record<string, Command> = {
   request: { options: CLIENT_SPEC, positionals: true, run: request },
   tail: { options: { ...CLIENT_SPEC, count: { type: 'string' }, lines: { type: 'boolean' } }, positionals: false, run: tail },
   bench: { options: { ...CLIENT_SPEC, messages: { type: 'string' }, requests: { type: 'string' } }, positionals: false, run: bench },
+  stats: {
+    options: { 'metrics-url': { type: 'string' }, json: { type: 'boolean' }, interval: { type: 'string' }, count: { type: 'string' } },
+    positionals: false,
+    run: stats,
+  },
 };
 
 function version(): string {
