@@ -1,19 +1,32 @@
 /**
- * Write batching for one socket: every write in a tick goes out in one
- * `writev` (the socket is corked on the first write of a tick and uncorked on
- * the next tick), and a write's promise resolves when its bytes were handed
- * to the kernel.
+ * Write batching for one socket. Everything written in one tick leaves in
+ * one `writev` at the end of the tick: runs of small frames are copied into
+ * one buffer (one iovec instead of a thousand), big buffers (binary
+ * attachments) are passed as they are. Every `write()` of a tick shares one
+ * promise, which resolves when the batch was handed to the kernel — no
+ * promise or callback per frame.
  *
  * @module
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HopwireError } from './errors.js';
 
+/** Parts shorter than this are merged with their neighbours before writing. */
+const MERGE_BELOW = 16 * 1024;
+
+interface Tick {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 /** Batches a socket's writes per tick and counts the bytes. */
 export class SocketWriter {
   readonly #socket: Socket;
   readonly #counters: { bytesOut: number };
-  #corked = false;
+  #parts: Buffer[] = [];
+  #tick: Tick | undefined;
+  #scheduled = false;
 
   /**
    * @param socket - the socket to write to
@@ -24,43 +37,93 @@ export class SocketWriter {
     this.#counters = counters;
   }
 
-  /** Writes parts in this tick's batch; resolves when they reach the OS. */
+  /** Adds parts to this tick's batch; resolves when the batch reaches the OS. */
   write(parts: readonly Buffer[]): Promise<void> {
-    for (const p of parts) this.#counters.bytesOut += p.length;
-    return new Promise((resolve, reject) => {
-      this.#cork();
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) this.#socket.write(parts[i] as Buffer);
-      this.#socket.write(parts[last] as Buffer, (err) => {
-        if (err) reject(new HopwireError(ErrorCode.NOT_CONNECTED, `write failed: ${err.message}`, { cause: err }));
-        else resolve();
+    this.#enqueue(parts);
+    if (this.#tick === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
       });
-    });
+      this.#tick = { promise, resolve, reject };
+    }
+    return this.#tick.promise;
   }
 
-  /** Writes without waiting (control frames, replies): failures show up as a closed socket. */
+  /** Adds parts without waiting (control frames, replies): failures show up as a closed socket. */
   writeNow(parts: readonly Buffer[]): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
-    for (const p of parts) this.#counters.bytesOut += p.length;
-    this.#cork();
-    for (const p of parts) this.#socket.write(p);
+    this.#enqueue(parts);
   }
 
-  /** Sends what is batched now (before ending the socket). */
+  /** Sends the batch now (before ending the socket). */
   flush(): void {
-    if (this.#corked) this.#uncork();
+    this.#flush();
   }
 
-  #cork(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(this.#uncork);
+  #enqueue(parts: readonly Buffer[]): void {
+    for (const p of parts) {
+      this.#counters.bytesOut += p.length;
+      this.#parts.push(p);
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(this.#flush);
+    }
   }
 
-  readonly #uncork = (): void => {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.#socket.uncork();
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const parts = this.#parts;
+    const tick = this.#tick;
+    this.#parts = [];
+    this.#tick = undefined;
+    if (parts.length === 0) {
+      tick?.resolve();
+      return;
+    }
+    const chunks = mergeSmall(parts);
+    const done = (err?: Error | null): void => {
+      if (tick === undefined) return;
+      if (err) tick.reject(new HopwireError(ErrorCode.NOT_CONNECTED, `write failed: ${err.message}`, { cause: err }));
+      else tick.resolve();
+    };
+    const socket = this.#socket;
+    if (chunks.length === 1) {
+      socket.write(chunks[0] as Buffer, done);
+      return;
+    }
+    socket.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) socket.write(chunks[i] as Buffer);
+    socket.write(chunks[last] as Buffer, done);
+    socket.uncork();
   };
+}
+
+/** Copies each run of small parts into one buffer; big parts stay as they are. */
+function mergeSmall(parts: readonly Buffer[]): Buffer[] {
+  if (parts.length === 1) return parts as Buffer[];
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const endRun = (): void => {
+    if (run.length === 1) out.push(run[0] as Buffer);
+    else if (run.length > 1) out.push(Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const p of parts) {
+    if (p.length >= MERGE_BELOW) {
+      endRun();
+      out.push(p);
+    } else {
+      run.push(p);
+      runBytes += p.length;
+    }
+  }
+  endRun();
+  return out;
 }

@@ -65,7 +65,7 @@ export interface MessageContext {
   /** The framing of the connection it came on. */
   readonly protocol: Protocol;
   /** Sends a message back to the sender. */
-  reply(value: unknown): Promise<void>;
+  readonly reply: (value: unknown) => Promise<void>;
 }
 
 /** What a request handler gets besides the request. */

@@ -1252,3 +1252,25 @@ describe('Codec: a reused small buffer', () => {
     expect([...second.attachments[0]!]).to.deep.equal([2, 2, 2, 2]);
   });
 });
+
+describe('Codec: rebuilding never runs class code', () => {
+  it('defines (never assigns) keys that are accessors or read-only on the prototype chain', () => {
+    let setterCalls = 0;
+    class Guarded {
+      get secret(): string {
+        return 'getter';
+      }
+      set secret(_v: string) {
+        setterCalls++;
+      }
+    }
+    Object.defineProperty(Guarded.prototype, 'fixed', { value: 1, writable: false });
+    const codec = new Codec(new TypeRegistry([Guarded]));
+    const { value } = codec.decode('Guarded', '{"secret":"s","fixed":2,"plain":3}', [], false);
+    expect(setterCalls).to.equal(0);
+    expect(Object.getPrototypeOf(value)).to.equal(Guarded.prototype);
+    expect(Object.getOwnPropertyDescriptor(value, 'secret')?.value).to.equal('s');
+    expect((value as Record<string, unknown>).fixed).to.equal(2);
+    expect((value as Record<string, unknown>).plain).to.equal(3);
+  });
+});
