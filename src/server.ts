@@ -12,6 +12,7 @@ import type { ConnectionSettings, ReceiveMeta } from './connection.js';
 import { encodeValueFrame } from './wire.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
+import { Broadcaster } from './broadcast.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './options.js';
@@ -61,6 +62,7 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #ready = new Set<Session>();
   readonly #owner: SessionOwner;
   readonly #dedup: DedupStore;
+  readonly #broadcaster: Broadcaster;
   #net: NetServer | undefined;
   #address: ListenAddress | undefined;
   readonly #router: Router<ServerMessageContext, ServerRequestContext>;
@@ -95,6 +97,7 @@ export class Server extends EventEmitter<ServerEvents> {
       refuseLines: this.options.protocol === 'binary' || (this.options.secret !== undefined && !this.options.allowLinesWithSecret),
     });
     this.#dedup = new DedupStore(this.options.dedup);
+    this.#broadcaster = new Broadcaster(this.options.slowConsumer);
     this.#router = new Router(this.options.codec);
     this.#owner = {
       onReady: (session) => {
@@ -278,70 +281,21 @@ export class Server extends EventEmitter<ServerEvents> {
    * @throws HopwireError `ERR_ENCODE` when the value cannot be encoded (then
    * nothing is sent)
    */
-  async sendAll(value: unknown): Promise<number> {
+  sendAll(value: unknown): Promise<number> {
     const sessions = [...this.#ready];
     let binary: Buffer[] | undefined;
     let lines: Buffer[] | undefined;
-    for (const s of sessions) {
-      if (s.protocol === 'binary') binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
-      else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
-    }
-    const { maxBytes, policy, lag } = this.options.slowConsumer;
-    let written = 0;
-    const waits: Promise<void>[] = [];
-    const inFlight: Session[] = [];
-    for (const s of sessions) {
-      const parts = (s.protocol === 'binary' ? binary : lines) ?? [];
-      if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
-        if (policy === 'drop') {
-          s.droppedMessages++;
-          continue;
-        }
-        debug('session %d is %d bytes behind a broadcast: disconnecting it', s.id, s.bufferedBytes);
-        s.connection.destroy({
-          reason: 'slow-consumer',
-          message: `fell more than ${maxBytes} bytes behind a broadcast`,
-          error: new HopwireError(ErrorCode.SLOW_CONSUMER, `${s.bufferedBytes} bytes waiting to be written`),
-        });
-        continue;
+    try {
+      for (const s of sessions) {
+        if (s.protocol === 'binary') binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
+        else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
       }
-      const write = s.connection.sendEncoded(parts).then(
-        () => {
-          s.lagging = false;
-          written++;
-        },
-        () => undefined,
-      );
-      if (policy === 'wait' || !s.lagging) {
-        waits.push(write);
-        inFlight.push(s);
-      } else {
-        written++; // queued to a lagging session: counted, not waited for
-      }
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    if (policy === 'wait') {
-      await Promise.all(waits);
-    } else if (waits.length > 0) {
-      // One timer per broadcast: sessions whose write is not done after `lag` ms are lagging.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => {
-          resolve('late');
-        }, lag);
-        timer.unref();
-      });
-      const outcome = await Promise.race([Promise.all(waits), late]);
-      clearTimeout(timer);
-      if (outcome === 'late') {
-        for (const s of inFlight) if (s.bufferedBytes > 0) s.lagging = true;
-        written += inFlight.filter((s) => s.lagging).length;
-      }
-    }
-    // Give the event loop a turn, so that batched writes are flushed even when
-    // every session is lagging and nothing above had to wait.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    return written;
+    return this.#broadcaster.send(sessions, (s) => (s.protocol === 'binary' ? binary : lines) ?? []);
   }
+
 
   /**
    * The server's figures: connections, messages and bytes, requests, queues,

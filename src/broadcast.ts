@@ -1,0 +1,123 @@
+/**
+ * `sendAll()`: one message to many sessions without one slow reader holding
+ * the others back or growing the server's memory. Broadcasts made in the same
+ * tick share one batch: one wait, one lag timer, one event-loop turn, however
+ * many calls and sessions.
+ *
+ * A session whose write buffer is past `slowConsumer.maxBytes` is
+ * disconnected (`'disconnect'`), skipped and counted (`'drop'`), or waited
+ * for (`'wait'`). A session whose write is still not done `lag` ms after the
+ * batch is marked lagging: later broadcasts queue to it without waiting,
+ * until one of its writes completes.
+ *
+ * @module
+ */
+import { debug } from './debug.js';
+import { ErrorCode, HopwireError } from './errors.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { Session } from './session.js';
+
+interface Batch {
+  /** Per session, its write of this tick, settled (never rejects). */
+  readonly writes: Map<Session, Promise<void>>;
+  /** Sessions to wait for (not lagging when the batch started). */
+  readonly waited: Set<Session>;
+  readonly done: Promise<void>;
+}
+
+/** Sends broadcasts, batched per tick, with the slow-consumer policy. */
+export class Broadcaster {
+  readonly #policy: ResolvedServerOptions['slowConsumer'];
+  #batch: { batch: Batch; resolve: () => void } | undefined;
+
+  /** @param policy - the server's `slowConsumer` options */
+  constructor(policy: ResolvedServerOptions['slowConsumer']) {
+    this.#policy = policy;
+  }
+
+  /**
+   * Queues `parts(session)` to every session (after the policy checks).
+   *
+   * @returns the number of sessions it was queued to, once the batch is done
+   */
+  send(sessions: readonly Session[], parts: (session: Session) => Buffer[]): Promise<number> {
+    const { maxBytes, policy } = this.#policy;
+    const batch = this.#current();
+    let count = 0;
+    for (const s of sessions) {
+      if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
+        this.#slow(s);
+        continue;
+      }
+      const write = s.connection.sendEncoded(parts(s));
+      count++;
+      if (!batch.writes.has(s)) {
+        // The tick's write is shared by every broadcast of the tick: settle it once.
+        batch.writes.set(
+          s,
+          write.then(
+            () => {
+              s.lagging = false;
+            },
+            () => undefined,
+          ),
+        );
+        if (policy === 'wait' || !s.lagging) batch.waited.add(s);
+      }
+    }
+    return batch.done.then(() => count);
+  }
+
+  #slow(s: Session): void {
+    if (this.#policy.policy === 'drop') {
+      s.droppedMessages++;
+      return;
+    }
+    debug('session %d is %d bytes behind a broadcast: disconnecting it', s.id, s.bufferedBytes);
+    s.connection.destroy({
+      reason: 'slow-consumer',
+      message: `fell more than ${this.#policy.maxBytes} bytes behind a broadcast`,
+      error: new HopwireError(ErrorCode.SLOW_CONSUMER, `${s.bufferedBytes} bytes waiting to be written`),
+    });
+  }
+
+  /** The batch of this tick, opened on the first broadcast and closed at the end of the tick. */
+  #current(): Batch {
+    if (this.#batch !== undefined) return this.#batch.batch;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const batch: Batch = { writes: new Map(), waited: new Set(), done };
+    this.#batch = { batch, resolve };
+    process.nextTick(() => {
+      this.#batch = undefined;
+      void this.#settle(batch).then(resolve);
+    });
+    return batch;
+  }
+
+  async #settle(batch: Batch): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const s of batch.waited) {
+      const write = batch.writes.get(s);
+      if (write !== undefined) waits.push(write);
+    }
+    if (this.#policy.policy === 'wait') {
+      await Promise.all(waits);
+    } else if (waits.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => {
+          resolve('late');
+        }, this.#policy.lag);
+        timer.unref();
+      });
+      const outcome = await Promise.race([Promise.all(waits), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') for (const s of batch.waited) if (s.bufferedBytes > 0) s.lagging = true;
+    }
+    // An event-loop turn, so the writes are flushed even when nothing above had to wait.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
