@@ -116,8 +116,6 @@ export class Connection {
   #incoming = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
-  /** Frames decoded but not yet handled while saturated. */
-  #held: { frames: Frame[]; next: number } | undefined;
   #info: DisconnectInfo | undefined;
 
   /**
@@ -330,32 +328,34 @@ export class Connection {
   };
 
   #receiveFrames(chunk: Buffer, decoder: FrameDecoder): void {
-    let frames: Frame[];
     try {
-      frames = decoder.push(chunk);
+      decoder.feed(chunk);
     } catch (err) {
       this.#protocolError(err);
       return;
     }
     this.#heartbeat?.alive();
-    this.#handleFrames(frames, 0);
-    // whole frames before a malformed one were handled above (or are held); now the failure
-    if (decoder.error !== undefined) this.#protocolError(decoder.error);
+    this.#drainFrames(decoder);
   }
 
   /**
-   * Handles frames from `start`. When the request handlers are saturated,
-   * the rest of the batch is held (reads are paused too) and handled, in
-   * order, once handlers finish: a flood is held back, never refused.
+   * Takes frames from the decoder one at a time and handles each before
+   * decoding the next, so what a frame changes (the end of the hello raising
+   * the frame limit) applies to the following ones. While the request
+   * handlers are saturated it stops: the rest stays in the decoder (reads are
+   * paused too) until handlers finish — a flood is held back, never refused.
    */
-  #handleFrames(frames: Frame[], start: number): void {
-    for (let i = start; i < frames.length; i++) {
+  #drainFrames(decoder: FrameDecoder): void {
+    while (!this.#saturated) {
       if (this.#state === 'closing' || this.#state === 'closed') return;
-      if (this.#saturated) {
-        this.#held = { frames, next: i };
+      let frame: Frame | undefined;
+      try {
+        frame = decoder.next();
+      } catch (err) {
+        this.#protocolError(err);
         return;
       }
-      const frame = frames[i] as Frame;
+      if (frame === undefined) return;
       if (frameChannel.hasSubscribers) frameChannel.publish({ connection: this, frame });
       try {
         this.#onFrame(frame);
@@ -550,9 +550,7 @@ export class Connection {
     this.#incoming--;
     if (!this.#saturated || this.#incoming > this.#settings.maxPendingRequests / 2 || this.#state !== 'ready') return;
     this.#saturated = false;
-    const held = this.#held;
-    this.#held = undefined;
-    if (held !== undefined) this.#handleFrames(held.frames, held.next);
+    if (this.#frames !== undefined) this.#drainFrames(this.#frames); // what was held back while saturated
     if (this.#stillBusy()) return; // the held frames filled the handlers again, or closed the connection
     this.#heartbeat?.start();
     this.#socket.resume();

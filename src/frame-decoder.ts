@@ -138,23 +138,48 @@ export class FrameDecoder {
    * connection must be closed.
    */
   push(chunk: Buffer): Frame[] {
+    this.feed(chunk);
+    const frames: Frame[] = [];
+    try {
+      for (let frame = this.next(); frame !== undefined; frame = this.next()) frames.push(frame);
+    } catch (err) {
+      if (frames.length === 0) throw err;
+    }
+    return frames;
+  }
+
+  /**
+   * Adds bytes without decoding them yet; {@link next} takes the frames one
+   * by one (so a limit changed after one frame applies to the next).
+   *
+   * @throws the decoder's error when it has failed
+   */
+  feed(chunk: Buffer): void {
     if (this.#error !== undefined) throw this.#error;
     if (chunk.length > 0) {
       this.#run = pushChunk(this.#chunks, chunk, this.#run);
       this.#buffered += chunk.length;
     }
-    const frames: Frame[] = [];
+  }
+
+  /**
+   * The next whole frame from the bytes fed so far, or `undefined` when more
+   * bytes are needed.
+   *
+   * @throws HopwireError `ERR_FRAME_TOO_LARGE` or `ERR_PROTOCOL` when the
+   * stream is malformed; the decoder then stays failed
+   */
+  next(): Frame | undefined {
+    if (this.#error !== undefined) throw this.#error;
     try {
       for (;;) {
         const frame = this.#step();
-        if (frame === false) break;
-        if (frame !== true) frames.push(frame);
+        if (frame === false) return undefined;
+        if (frame !== true) return frame;
       }
     } catch (err) {
-      const error = this.#fail(err);
-      if (frames.length === 0) throw error;
+      throw this.#fail(err);
     }
-    return frames;
   }
 
   /** The error that failed the decoder, if it has failed. */

@@ -1,20 +1,15 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { type Socket, createServer } from 'node:net';
-import { Client, type DisconnectInfo, FrameKind, MAGIC, Server, type ServerOptions, type Session, encodeFrameToBuffer } from '../src/index.js';
+import type { Socket } from 'node:net';
+import { Client, type DisconnectInfo, FrameKind, Server, type ServerOptions, type Session } from '../src/index.js';
+import { rejection as anyRejection } from './support/async.js';
 import { haveOpenssl, testCerts } from './support/certs.js';
-import { closeAll, defer, rawSocket, startServer } from './support/net.js';
+import { closeAll, defer, rawServer, rawSocket, startServer } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
-const HELLO = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
-
-/** Resolves with the rejection of `p` (fails the test if it resolves). */
+/** Resolves with the rejection of `p` (fails the test if it resolves), typed to read its `code` and `message`. */
 async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
+  return (await anyRejection(p)) as Error & { code?: string };
 }
 
 /** A server with an echo handler; returns its port. */
@@ -191,19 +186,9 @@ describe('security', () => {
     it('never sends the secret: the client’s bytes do not contain it', async () => {
       const secret = 'a-very-recognisable-secret-value';
       const seen: Buffer[] = [];
-      const fake = createServer((socket) => {
+      const { port } = await rawServer((socket) => {
         socket.on('data', (c: Buffer) => seen.push(c));
-        socket.on('error', () => undefined);
-        defer(() => {
-          socket.destroy();
-          return undefined;
-        });
       });
-      fake.listen(0, '127.0.0.1');
-      await once(fake, 'listening');
-      defer(() => new Promise<void>((resolve) => fake.close(() => { resolve(); })));
-      const address = fake.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
       const c = client({ port, secret, handshakeTimeout: 100 });
       await rejection(c.connect());
       const bytes = Buffer.concat(seen);
@@ -326,5 +311,22 @@ describe('security', () => {
     expect([names(Object.prototype), names(Array.prototype), names(Function.prototype)]).to.deep.equal(before);
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
     expect(([] as unknown as Record<string, unknown>).polluted).to.equal(undefined);
+  });
+});
+
+describe('hello-phase frame limit', () => {
+  afterEach(closeAll);
+
+  it('applies only to the hello: a big message in the same read as the server’s hello is accepted', async () => {
+    const { server, port } = await startServer();
+    const big = Buffer.alloc(512 * 1024, 3);
+    server.on('connect', (session) => void session.send({ big }));
+    const c = new Client({ port, reconnect: false });
+    defer(() => c.close());
+    const got = once(c, 'message') as Promise<[{ big: Buffer }]>;
+    await c.connect();
+    const [message] = await got;
+    expect(message.big.length).to.equal(big.length);
+    expect(c.state).to.equal('connected');
   });
 });
