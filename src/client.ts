@@ -109,6 +109,8 @@ export class Client extends EventEmitter<ClientEvents> {
   #connecting: Promise<void> | undefined;
   #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
+  /** `connect()` calls made while reconnecting, waiting for the reconnect. */
+  #waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Counters of connections that have ended. */
   readonly #ended = newCounters();
   #connects = 0;
@@ -177,6 +179,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Requests waiting for a reply on the current connection. */
   get pendingRequests(): number {
+    if (this.#pool !== undefined) return this.stats().pendingRequests;
     return this.#conn?.pendingRequests ?? 0;
   }
 
@@ -207,17 +210,18 @@ export class Client extends EventEmitter<ClientEvents> {
   /** While reconnecting, `connect()` waits for the reconnect in progress instead of starting another. */
   #nextConnect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const onConnect = (): void => {
-        this.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        this.off('connect', onConnect);
-        reject(closedError());
-      };
-      this.once('connect', onConnect);
-      this.once('close', onClose);
+      this.#waiters.push({ resolve, reject });
     });
+  }
+
+  /** Settles the `connect()` calls made while reconnecting. */
+  #settleWaiters(err?: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
   }
 
   /**
@@ -322,12 +326,12 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Messages and requests waiting in the offline queue. */
   get queued(): number {
-    return this.#outbox.queued;
+    return this.#pool === undefined ? this.#outbox.queued : this.stats().queued;
   }
 
   /** Messages sent with `{ ack: true }` still waiting for their acknowledgement. */
   get unacknowledged(): number {
-    return this.#outbox.unacked;
+    return this.#pool === undefined ? this.#outbox.unacked : this.stats().unacknowledged;
   }
 
   /**
@@ -360,6 +364,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#backoff?.cancel();
     this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
     this.#outbox.rejectAll(closedError());
+    this.#settleWaiters(closedError());
     this.#socket?.destroy();
     const conn = this.#conn;
     if (conn !== undefined) await conn.close('the client is closing');
@@ -434,12 +439,15 @@ export class Client extends EventEmitter<ClientEvents> {
         if (info.attempt !== 1 || retry) return;
         if (++failed < pool.members.length) return;
         cleanup();
-        reject(new HopwireError(ErrorCode.NOT_CONNECTED, `none of the ${pool.members.length} servers answered; still trying`));
+        reject(new HopwireError(ErrorCode.NOT_CONNECTED, `none of the ${pool.members.length} servers answered${this.options.reconnect === false ? '' : '; still trying'}`));
       };
       for (const m of pool.members) {
         m.on('connect', onConnect);
         m.on('reconnecting', onRetry);
-        m.connect().catch(() => undefined); // settles on close; reported through the events above
+        // With reconnect off a child's first failure rejects its connect(): count it like a first retry.
+        m.connect().catch(() => {
+          if (this.options.reconnect === false) onRetry({ attempt: 1, delay: 0 });
+        });
       }
     });
   }
@@ -526,6 +534,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#connectedAt = Date.now();
     this.#backoff?.reset();
     this.#outbox.flush(conn); // before anything sent from the listeners below
+    this.#settleWaiters();
     debug('client connected');
     this.#firstConnect?.resolve();
     this.emit('connect', this.options.endpoint);
@@ -551,6 +560,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (fatal && first === undefined) {
       this.#state = 'disconnected';
       this.#outbox.rejectAll(err);
+      this.#settleWaiters(err);
       if (this.listenerCount('error') > 0) this.emit('error', err);
       return;
     }
@@ -571,7 +581,9 @@ export class Client extends EventEmitter<ClientEvents> {
     if (backoff === undefined || this.#state === 'closed') {
       if (this.#state !== 'closed') {
         this.#state = 'disconnected';
-        this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, 'disconnected, and reconnect is off'));
+        const err = new HopwireError(ErrorCode.NOT_CONNECTED, 'disconnected, and reconnect is off');
+        this.#outbox.rejectAll(err);
+        this.#settleWaiters(err);
       }
       return;
     }

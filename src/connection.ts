@@ -206,7 +206,7 @@ export class Connection {
 
   /** Bytes waiting in the socket's write buffer. */
   get writableLength(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#writer.pendingBytes;
   }
 
   /** Resolves once the socket has closed. */
@@ -568,7 +568,7 @@ export class Connection {
   // ---- sending -------------------------------------------------------------
 
   #bufferFull(): HopwireError | undefined {
-    const held = this.#socket.writableLength;
+    const held = this.writableLength;
     if (held <= this.#settings.maxWriteBuffer) return undefined;
     return new HopwireError(ErrorCode.BUFFER_FULL, `${held} bytes are waiting to be written (maxWriteBuffer ${this.#settings.maxWriteBuffer}): the peer reads too slowly`);
   }

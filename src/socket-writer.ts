@@ -25,6 +25,7 @@ export class SocketWriter {
   readonly #socket: Socket;
   readonly #counters: { bytesOut: number };
   #parts: Buffer[] = [];
+  #partsBytes = 0;
   #tick: Tick | undefined;
   #scheduled = false;
 
@@ -35,6 +36,11 @@ export class SocketWriter {
   constructor(socket: Socket, counters: { bytesOut: number }) {
     this.#socket = socket;
     this.#counters = counters;
+  }
+
+  /** Bytes batched in this tick, not yet handed to the socket. */
+  get pendingBytes(): number {
+    return this.#partsBytes;
   }
 
   /** Adds parts to this tick's batch; resolves when the batch reaches the OS. */
@@ -66,6 +72,7 @@ export class SocketWriter {
   #enqueue(parts: readonly Buffer[]): void {
     for (const p of parts) {
       this.#counters.bytesOut += p.length;
+      this.#partsBytes += p.length;
       this.#parts.push(p);
     }
     if (!this.#scheduled) {
@@ -79,6 +86,7 @@ export class SocketWriter {
     const parts = this.#parts;
     const tick = this.#tick;
     this.#parts = [];
+    this.#partsBytes = 0;
     this.#tick = undefined;
     if (parts.length === 0) {
       tick?.resolve();

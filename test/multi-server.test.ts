@@ -4,19 +4,12 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { Client, type DisconnectInfo, Server, type TcpAddress } from '../src/index.js';
 import { ServerPool } from '../src/server-pool.js';
-import { closeAll, defer, startServer } from './support/net.js';
+import { closeAll, defer, freePort, startServer } from './support/net.js';
 
 async function named(name: string): Promise<{ server: Server; port: number }> {
   const started = await startServer();
   started.server.handle((req) => ({ name, req }));
   return started;
-}
-
-/** A port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const { server, port } = await startServer();
-  await server.close();
-  return port;
 }
 
 function poolClient(ports: number[], options: Partial<ConstructorParameters<typeof Client>[0]> = {}): Client {
@@ -61,7 +54,7 @@ describe('several servers behind one client', () => {
 
   it('connect() resolves when at least one server is up; events say which server', async () => {
     const up = await named('up');
-    const client = poolClient([await deadPort(), up.port, await deadPort()]);
+    const client = poolClient([await freePort(), up.port, await freePort()]);
     const connected: number[] = [];
     client.on('connect', (server) => connected.push((server as TcpAddress).port));
     await client.connect();
@@ -71,8 +64,8 @@ describe('several servers behind one client', () => {
   });
 
   it('connect() rejects when no server answers, and later connects when one appears', async () => {
-    const port = await deadPort();
-    const client = poolClient([port, await deadPort()]);
+    const port = await freePort();
+    const client = poolClient([port, await freePort()]);
     const err = await client.connect().catch((e: unknown) => e);
     expect(err).to.have.property('code', 'ERR_NOT_CONNECTED');
     const late = new Server({ port });
@@ -142,5 +135,63 @@ describe('several servers behind one client', () => {
   it('servers and port together are an option error', () => {
     expect(() => new Client({ port: 1, servers: [{ port: 2 }] })).to.throw().with.property('code', 'ERR_INVALID_OPTION');
     expect(() => new Client({ servers: [] })).to.throw().with.property('code', 'ERR_INVALID_OPTION');
+  });
+});
+
+describe('several servers: edge cases', () => {
+  afterEach(closeAll);
+
+  it('with reconnect: false and no server up, connect() rejects', async () => {
+    const client = new Client({ servers: [{ port: await freePort() }, { port: await freePort() }], reconnect: false });
+    defer(() => client.close());
+    const err = await client.connect().catch((e: unknown) => e);
+    expect(err).to.have.property('code', 'ERR_NOT_CONNECTED');
+  });
+
+  it('queued, unacknowledged and pendingRequests add up over the servers', async () => {
+    const a = await startServer();
+    a.server.handle(() => new Promise(() => undefined));
+    const client = poolClient([a.port]);
+    await client.connect();
+    const pending = client.request(1, { timeout: 0 }).catch(() => undefined);
+    expect(client.pendingRequests).to.equal(1);
+    await client.close();
+    await pending;
+  });
+});
+
+describe('connect() while reconnecting', () => {
+  afterEach(closeAll);
+
+  it('waits for the reconnect in progress instead of opening a second connection', async () => {
+    const { server, port } = await startServer();
+    const client = new Client({ port, reconnect: { initial: 20, max: 50 } });
+    defer(() => client.close());
+    await client.connect();
+    const dropped = once(client, 'disconnect');
+    await server.close();
+    await dropped;
+    expect(client.state).to.equal('reconnecting');
+    const again = new Server({ port });
+    defer(() => again.close());
+    let sessions = 0;
+    again.on('connect', () => sessions++);
+    const waiting = client.connect();
+    await again.listen();
+    await waiting;
+    expect(client.state).to.equal('connected');
+    expect(sessions).to.equal(1);
+  });
+
+  it('rejects when close() comes first', async () => {
+    const { server, port } = await startServer();
+    const client = new Client({ port, reconnect: { initial: 1000, max: 1000 } });
+    await client.connect();
+    const dropped = once(client, 'disconnect');
+    await server.close();
+    await dropped;
+    const waiting = client.connect();
+    await client.close();
+    expect(await waiting.catch((e: unknown) => e)).to.have.property('code', 'ERR_CLOSED');
   });
 });
