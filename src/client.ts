@@ -324,6 +324,17 @@ export class Client extends EventEmitter<ClientEvents> {
     };
   }
 
+  /**
+   * Stops serving a function this client sent to the server inside a value
+   * (functions sent inside a request are released when it settles; others
+   * when the connection closes, or here). Later calls get `ERR_RELEASED`.
+   */
+  release(fn: (...args: never[]) => unknown): boolean {
+    const f = fn as (...args: unknown[]) => unknown;
+    if (this.#pool !== undefined) return this.#pool.members.map((m) => m.release(f)).some(Boolean);
+    return this.#conn?.release(f) ?? false;
+  }
+
   /** Messages and requests waiting in the offline queue. */
   get queued(): number {
     return this.#pool === undefined ? this.#outbox.queued : this.stats().queued;

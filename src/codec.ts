@@ -91,12 +91,23 @@ type JsonTree = string | number | boolean | null | JsonTree[] | { [key: string]:
 interface EncodeState {
   attachments: Uint8Array[];
   ancestors: Set<object>;
+  functions: FunctionExporter | undefined;
 }
+
+/**
+ * Turns a function inside a value into an id the peer can call back (see
+ * `src/remote-functions.ts`). Without one, functions are dropped as JSON does.
+ */
+export type FunctionExporter = (fn: (...args: unknown[]) => unknown) => number;
+
+/** Turns a received function id into a callable stand-in. Without one, a function tag is a decode error. */
+export type FunctionImporter = (id: number) => (...args: unknown[]) => Promise<unknown>;
 
 /** Per-call decode state. */
 interface DecodeState {
   attachments: readonly Buffer[];
   unknownTypes: Set<string> | undefined;
+  functions: FunctionImporter | undefined;
 }
 
 /**
@@ -138,7 +149,7 @@ export class Codec {
    * @throws HopwireError `ERR_ENCODE` for a cycle, nesting past `maxDepth`,
    * a top-level function or symbol, or a `toWire` hook that throws.
    */
-  encode(value: unknown): EncodedValue {
+  encode(value: unknown, functions?: FunctionExporter): EncodedValue {
     let type = '';
     let body = value;
     if (typeof value === 'object' && value !== null && isInstance(value)) {
@@ -151,13 +162,13 @@ export class Codec {
         type = className(proto);
         body = ownProperties(value);
       }
-    } else if (typeof value === 'function' || typeof value === 'symbol') {
+    } else if (typeof value === 'symbol' || (typeof value === 'function' && functions === undefined)) {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
-    if (this.#isPlainJson(body, 0)) {
+    if (this.#isPlainJson(body, 0, functions !== undefined)) {
       return { type, payload: JSON.stringify(body), attachments: [], tagged: false };
     }
-    const state: EncodeState = { attachments: [], ancestors: new Set() };
+    const state: EncodeState = { attachments: [], ancestors: new Set(), functions };
     const tree = this.#toTree(body, 0, state, '$');
     if (tree === SKIP) throw new HopwireError(ErrorCode.ENCODE, 'the value returned by toWire cannot be sent');
     return { type, payload: JSON.stringify(tree), attachments: state.attachments, tagged: true };
@@ -207,14 +218,14 @@ export class Codec {
    * bad attachment reference, nesting past `maxDepth`, or a `fromWire` hook
    * that throws.
    */
-  decode(type: string, payload: Buffer | string, attachments: readonly Buffer[] = [], tagged = false): DecodedValue {
+  decode(type: string, payload: Buffer | string, attachments: readonly Buffer[] = [], tagged = false, functions?: FunctionImporter): DecodedValue {
     let value: unknown;
     try {
       value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    const state: DecodeState = { attachments, unknownTypes: undefined };
+    const state: DecodeState = { attachments, unknownTypes: undefined, functions };
     if (tagged) value = this.#revive(value, 0, state);
     let known = false;
     if (type !== '') {
@@ -228,7 +239,7 @@ export class Codec {
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */
-  #isPlainJson(v: unknown, depth: number): boolean {
+  #isPlainJson(v: unknown, depth: number, functionsCount = false): boolean {
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -242,7 +253,7 @@ export class Codec {
           if (Object.getPrototypeOf(v) !== Array.prototype) return false;
           for (let i = 0; i < v.length; i++) {
             const e: unknown = v[i];
-            if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1) : !isPlainScalar(e)) return false;
+            if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e)) return false;
           }
           return true;
         }
@@ -252,7 +263,7 @@ export class Codec {
         for (const key of Object.keys(record)) {
           if (key === TAG) return false;
           const e = record[key];
-          if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1) : !isPlainScalar(e) && !isDropped(e)) return false;
+          if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;
         }
         return typeof record.toJSON !== 'function';
       }
@@ -275,6 +286,7 @@ export class Codec {
       case 'bigint':
         return { [TAG]: 'b', v: v.toString() };
       case 'function':
+        return state.functions === undefined ? SKIP : { [TAG]: 'f', i: state.functions(v as (...args: unknown[]) => unknown) };
       case 'symbol':
         return SKIP;
       default:
@@ -449,6 +461,12 @@ export class Codec {
         return new Set(this.#revive(v, depth, state) as unknown[]);
       case 'a':
         return reviveAttachment(node, state.attachments);
+      case 'f': {
+        const id = node.i;
+        if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffff_ffff) throw badTag('f', 'a function id i');
+        if (state.functions === undefined) throw new HopwireError(ErrorCode.DECODE, 'a function arrived where functions are not accepted');
+        return state.functions(id);
+      }
       case 'o':
         if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badTag('o', 'an object');
         return this.#reviveProps(v as Record<string, unknown>, depth, state);

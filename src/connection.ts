@@ -23,6 +23,7 @@ import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
 import { SockhopPeer } from './sockhop-peer.js';
 import { SocketWriter } from './socket-writer.js';
+import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
 import { encodeLinesMessage, encodeValueFrame, frameOf, toError } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
@@ -113,6 +114,7 @@ export class Connection {
   /** When the last byte was received (ms since the epoch). */
   lastActivity = Date.now();
   readonly #writer: SocketWriter;
+  readonly #functions: RemoteFunctions;
   #incoming = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
@@ -135,6 +137,7 @@ export class Connection {
     });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#writer = new SocketWriter(socket, this.counters);
+    this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
@@ -240,7 +243,7 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    if (this.#protocol !== 'lines') return encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value);
+    if (this.#protocol !== 'lines') return encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value, 0, this.#export);
     return [encodeLinesMessage(this.#settings, value)];
   }
 
@@ -259,13 +262,44 @@ export class Connection {
       return this.#sockhop.request(value, options);
     }
     let encoded: EncodedValue;
+    let ids: number[];
     try {
-      encoded = this.#settings.codec.encode(value);
+      ({ result: encoded, ids } = this.#functions.collect((exporter) => this.#settings.codec.encode(value, exporter)));
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    return this.requestEncoded(encoded, options);
+    const reply = this.requestEncoded(encoded, options);
+    if (ids.length === 0) return reply;
+    // Functions sent inside a request live until it settles.
+    const release = (): void => {
+      for (const id of ids) this.#functions.release(id);
+    };
+    reply.then(release, release);
+    return reply;
   }
+
+  /** Stops serving a function this side sent inside a value; later calls from the peer get `ERR_RELEASED`. */
+  release(fn: AnyFunction): boolean {
+    return this.#functions.release(fn);
+  }
+
+  /** Functions this side holds for the peer. */
+  get heldFunctions(): number {
+    return this.#functions.size;
+  }
+
+  readonly #export = (fn: AnyFunction): number => this.#functions.export(fn);
+
+  /** A stand-in for a function the peer sent: calling it runs the original on the peer. */
+  readonly #import = (id: number) => (...args: unknown[]): Promise<unknown> => {
+    let call: EncodedValue;
+    try {
+      call = { ...this.#settings.codec.encode({ f: id, a: args }, this.#export), type: FN_CALL_TYPE };
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
+    return this.requestEncoded(call);
+  };
 
   /** Sends an already encoded request; resolves with the reply. */
   requestEncoded(encoded: EncodedValue, options: RequestOptions = {}): Promise<unknown> {
@@ -471,7 +505,7 @@ export class Connection {
   }
 
   #onMessage(frame: Frame): void {
-    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
+    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import);
     this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
     if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
   }
@@ -483,7 +517,7 @@ export class Connection {
     }
     let value: unknown;
     try {
-      value = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0).value;
+      value = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import).value;
     } catch (err) {
       this.#pending.reject(frame.id, err as Error);
       throw err;
@@ -493,7 +527,7 @@ export class Connection {
 
   #onRequest(frame: Frame): void {
     const id = frame.id;
-    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
+    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import);
     if (this.#incoming >= this.#settings.maxPendingRequests) {
       this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
       return;
@@ -501,7 +535,7 @@ export class Connection {
     const meta: ReceiveMeta = { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' };
     let result: unknown;
     try {
-      result = this.#host.onRequest(this, d.value, meta, this.#abort.signal);
+      result = d.type === FN_CALL_TYPE && !d.known ? this.#callFunction(d.value) : this.#host.onRequest(this, d.value, meta, this.#abort.signal);
     } catch (err) {
       this.counters.requestsHandled++;
       this.#writeError(id, err);
@@ -531,6 +565,13 @@ export class Connection {
    * socket stops reading: a peer that sends requests faster than the
    * handlers finish is held back by TCP instead of growing this process.
    */
+  /** The peer calls a function this side sent. */
+  #callFunction(call: unknown): unknown {
+    const { f, a } = (typeof call === 'object' && call !== null ? call : {}) as { f?: unknown; a?: unknown };
+    if (typeof f !== 'number' || !Array.isArray(a)) throw new HopwireError(ErrorCode.DECODE, 'malformed function call');
+    return this.#functions.call(f, a);
+  }
+
   #handlerStarted(): void {
     this.#incoming++;
     if (this.#incoming >= this.#settings.maxPendingRequests && !this.#saturated) {
@@ -599,7 +640,7 @@ export class Connection {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     let parts: Buffer[];
     try {
-      parts = encodeValueFrame(this.#settings.codec, FrameKind.REPLY, reply, id);
+      parts = encodeValueFrame(this.#settings.codec, FrameKind.REPLY, reply, id, this.#export);
     } catch (err) {
       this.#writeError(id, err);
       return;
@@ -748,6 +789,7 @@ export class Connection {
         ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
         : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info.message}`);
     this.#pending.rejectAll(err);
+    this.#functions.releaseAll();
     this.#abort.abort();
     this.#socket.off('data', this.#onData);
     this.#socket.off('end', this.#onEnd);

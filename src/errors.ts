@@ -35,6 +35,10 @@ export const ErrorCode = {
   REMOTE: 'ERR_REMOTE',
   /** The peer has no request handler installed. */
   NO_HANDLER: 'ERR_NO_HANDLER',
+  /** A function passed to the peer was called after it was released. */
+  RELEASED: 'ERR_RELEASED',
+  /** Too many functions are held for the peer (`maxRemoteFunctions`). */
+  TOO_MANY_FUNCTIONS: 'ERR_TOO_MANY_FUNCTIONS',
   /** A proxy called a method the peer does not expose. */
   NO_METHOD: 'ERR_NO_METHOD',
   /** There is no connection to send on (not yet connected, or it dropped). */

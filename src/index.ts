@@ -64,7 +64,7 @@ export { TypeRegistry } from './type-registry.js';
 export type { Remote, RouteKey } from './router.js';
 export type { Constructor, TypeEntry, TypeOptions, TypeSpec } from './type-registry.js';
 export { Codec, TAG } from './codec.js';
-export type { CodecOptions, DecodedValue, EncodedValue } from './codec.js';
+export type { CodecOptions, DecodedValue, EncodedValue, FunctionExporter, FunctionImporter } from './codec.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeFrame, encodeFrameToBuffer } from './frame.js';

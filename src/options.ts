@@ -3,256 +3,49 @@
  * the resolvers that validate and freeze them once, at construction. A bad
  * option throws `ERR_INVALID_OPTION` from the constructor, never later.
  *
+ * The option types live in `option-types.ts` and the checks in
+ * `option-checks.ts`; this module re-exports the types, so import them all
+ * from here.
+ *
  * @module
  */
 import { BlockList, isIP } from 'node:net';
-import type { ConnectionOptions as TlsConnectionOptions, TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 import { Codec } from './codec.js';
 import { MAX_TIMER_DELAY } from './timers.js';
-import { ErrorCode, HopwireError } from './errors.js';
-import type { Jitter } from './backoff.js';
-import { TypeRegistry, type TypeSpec } from './type-registry.js';
+import { TypeRegistry } from './type-registry.js';
+import { boolean, checkObject, describe, integer, invalid, oneOf } from './option-checks.js';
+import type {
+  ClientOptions,
+  CommonOptions,
+  DedupOptions,
+  Endpoint,
+  PingOptions,
+  QueueOptions,
+  ReconnectOptions,
+  ResolvedClientOptions,
+  ResolvedCommon,
+  ResolvedServerOptions,
+  ServerOptions,
+  SlowConsumerOptions,
+} from './option-types.js';
 
-/** Heartbeat settings. */
-export interface PingOptions {
-  /** Milliseconds between pings. @default 5000 */
-  interval?: number;
-  /** Unanswered pings after which the peer is declared dead. @default 3 */
-  misses?: number;
-}
-
-/** Auto-reconnect settings of a {@link Client}. */
-export interface ReconnectOptions {
-  /** First delay, in ms. @default 100 */
-  initial?: number;
-  /** Largest delay, in ms. @default 10000 */
-  max?: number;
-  /** Growth factor per attempt. @default 2 */
-  multiplier?: number;
-  /** Randomisation of each delay. @default 'equal' */
-  jitter?: Jitter;
-  /**
-   * Keep trying when the very first `connect()` finds no server, instead of
-   * rejecting.
-   * @default false
-   */
-  retryFirstConnect?: boolean;
-}
-
-/** One server of a client's `servers` list. */
-export type ServerAddress = { readonly port: number; readonly host?: string } | { readonly path: string };
-
-/** The client's offline queue. */
-export interface QueueOptions {
-  /** Most messages and requests held while (re)connecting. @default 10000 */
-  maxMessages?: number;
-  /** Most bytes held while (re)connecting. @default 16 MiB */
-  maxBytes?: number;
-}
-
-/** What the server does with a session that falls behind `sendAll()`. */
-export interface SlowConsumerOptions {
-  /** Bytes a session may have waiting in its write buffer before the policy applies. @default 8 MiB */
-  maxBytes?: number;
-  /**
-   * `'disconnect'` closes the session (reason `slow-consumer`); `'drop'` skips
-   * it for this broadcast and counts the drop; `'wait'` waits for it, holding
-   * `sendAll()` back.
-   * @default 'disconnect'
-   */
-  policy?: 'disconnect' | 'drop' | 'wait';
-  /**
-   * How long `sendAll()` waits for a session's write before it treats the
-   * session as lagging and stops waiting for it (until it has caught up).
-   * @default 250
-   */
-  lag?: number;
-}
-
-/** The server's memory of acknowledged messages, for dropping duplicates. */
-export interface DedupOptions {
-  /** Most client identities remembered. @default 10000 */
-  maxClients?: number;
-  /** Milliseconds after which a client that was not seen is forgotten. @default 600000 */
-  ttl?: number;
-}
-
-/** A line terminator, or one for each direction. */
-export type LineTerminator = string | { receive: string; send: string };
-
-/** Options shared by {@link Server} and {@link Client}. */
-export interface CommonOptions {
-  /** Classes to rebuild on receipt, or a ready {@link TypeRegistry}. @default none */
-  types?: Iterable<TypeSpec> | TypeRegistry;
-  /** Default `request()` timeout in ms; 0 waits forever. @default 30000 */
-  requestTimeout?: number;
-  /** Heartbeat, or `false` for none. @default { interval: 5000, misses: 3 } */
-  ping?: PingOptions | false;
-  /** Largest frame accepted, in bytes. @default 16 MiB */
-  maxFrameBytes?: number;
-  /** Longest JSON line accepted from a lines peer, in bytes. @default 1 MiB */
-  maxLineBytes?: number;
-  /** Most requests in flight per connection, each way. @default 10000 */
-  maxPendingRequests?: number;
-  /** Deepest nesting of a value, encoding or decoding. @default 256 */
-  maxDepth?: number;
-  /** Time allowed for the hello exchange, in ms. @default 5000 */
-  handshakeTimeout?: number;
-  /** Terminator of JSON lines. @default '\n' */
-  lineTerminator?: LineTerminator;
-  /** Send the stack of a failing request handler's error to the requester. @default false */
-  sendErrorStacks?: boolean;
-  /** Most attachments (binary values) in one frame. @default 4096 */
-  maxAttachments?: number;
-  /**
-   * How JSON lines are wrapped: `'none'` (one bare JSON value per line) or
-   * `'sockhop'` (sockhop 1.x's `{"type":…,"data":…}` envelope, with its
-   * callbacks, pings and request streams), to talk to sockhop 1.x programs.
-   * @default 'none'
-   */
-  envelope?: 'none' | 'sockhop';
-  /**
-   * A shared secret: both sides prove they know it (HMAC-SHA256 challenge–
-   * response in the hello) without sending it. A peer without it is refused
-   * with `ERR_AUTH`.
-   */
-  secret?: string | Buffer;
-  /**
-   * Bytes the socket may hold unsent before `send()` rejects with
-   * `ERR_BUFFER_FULL` (a peer that reads slower than this side sends).
-   * @default 64 MiB
-   */
-  maxWriteBuffer?: number;
-}
-
-/** Options of {@link Server}. */
-export interface ServerOptions extends CommonOptions {
-  /** TCP port; 0 picks a free one. Ignored when `path` is set. @default 0 */
-  port?: number;
-  /** Interface to listen on. @default '127.0.0.1' */
-  host?: string;
-  /** Unix domain socket path, instead of TCP. */
-  path?: string;
-  /** File mode of the Unix socket. @default 0o600 */
-  socketMode?: number;
-  /**
-   * Framing: `'auto'` tells hopwire peers from JSON-lines peers by their
-   * first byte; `'binary'` refuses lines peers; `'lines'` speaks only lines.
-   * @default 'auto'
-   */
-  protocol?: 'auto' | 'binary' | 'lines';
-  /** A peer that sends nothing for this long (ms) is taken as a JSON-lines peer. @default 200 */
-  detectTimeout?: number;
-  /** What to do with sessions that fall behind `sendAll()`. */
-  slowConsumer?: SlowConsumerOptions;
-  /** TLS: key, cert, ca, `requestCert`, … passed to `tls.createServer`. TCP only. */
-  tls?: TlsOptions;
-  /**
-   * Addresses and CIDR ranges allowed to connect (`'127.0.0.1'`, `'10.0.0.0/8'`,
-   * `'::1'`, `'fd00::/8'`); others are closed at accept, before any byte is
-   * read. TCP only. @default everyone
-   */
-  allow?: readonly string[];
-  /** Most connections at once; more are closed at accept. @default 10000 */
-  maxConnections?: number;
-  /** With a `secret`, still accept JSON-lines peers (they cannot authenticate). @default false */
-  allowLinesWithSecret?: boolean;
-  /**
-   * Serve `server.metrics()` over HTTP at `/metrics` (Prometheus text format).
-   * `host` defaults to `'127.0.0.1'`; `port: 0` picks a free one.
-   */
-  metrics?: { port: number; host?: string };
-  /** Memory of acknowledged messages (see `docs/delivery.md`). */
-  dedup?: DedupOptions;
-}
-
-/** Options of {@link Client}. */
-export interface ClientOptions extends CommonOptions {
-  /** TCP port of the server. (`undefined` is accepted so a `ListenAddress` can be spread in.) */
-  port?: number | undefined;
-  /** Host of the server. @default '127.0.0.1' */
-  host?: string | undefined;
-  /** Unix domain socket path of the server, instead of TCP. */
-  path?: string | undefined;
-  /** `'lines'` talks JSON lines to a server that is not hopwire. @default 'binary' */
-  protocol?: 'binary' | 'lines';
-  /** Auto-reconnect, or `false` for none. @default see {@link ReconnectOptions} */
-  reconnect?: ReconnectOptions | false;
-  /** Time allowed to open the socket, in ms. @default 5000 */
-  connectTimeout?: number;
-  /** Most messages a `messages()` iterator buffers before it fails with `ERR_QUEUE_FULL`. @default 65536 */
-  maxIteratorBuffer?: number;
-  /** The offline queue used while (re)connecting, or `false` to reject sends instead. */
-  queue?: QueueOptions | false;
-  /**
-   * Several servers behind one client: `[{ port: 5001 }, { port: 5002, host }, { path }]`.
-   * Each gets its own connection, reconnect and queue; sends and requests
-   * go to a connected one chosen by `strategy`. Instead of `port`/`path`.
-   */
-  servers?: readonly ServerAddress[];
-  /**
-   * How `servers` share the work: `'round-robin'` spreads sends and requests
-   * over the connected servers, `'failover'` uses the first connected one in
-   * list order, `'random'` picks a connected one at random.
-   * @default 'round-robin'
-   */
-  strategy?: 'round-robin' | 'failover' | 'random';
-  /**
-   * TLS: `true`, or options for `tls.connect` (`ca`, `cert`, `key`,
-   * `servername`, …). The server certificate is verified unless
-   * `rejectUnauthorized: false` is given explicitly. TCP only.
-   */
-  tls?: true | TlsConnectionOptions;
-}
-
-/** The resolved, frozen form of {@link CommonOptions}. */
-export interface ResolvedCommon {
-  readonly codec: Codec;
-  readonly requestTimeout: number;
-  readonly ping: Readonly<Required<PingOptions>> | false;
-  readonly maxFrameBytes: number;
-  readonly maxLineBytes: number;
-  readonly maxPendingRequests: number;
-  readonly handshakeTimeout: number;
-  readonly receiveTerminator: string;
-  readonly sendTerminator: string;
-  readonly sendErrorStacks: boolean;
-  readonly maxWriteBuffer: number;
-  readonly maxAttachments: number;
-  readonly secret: Buffer | undefined;
-  readonly envelope: 'none' | 'sockhop';
-}
-
-/** Where a socket lives. */
-export type Endpoint = { readonly port: number; readonly host: string } | { readonly path: string };
-
-/** The resolved, frozen form of {@link ServerOptions}. */
-export interface ResolvedServerOptions extends ResolvedCommon {
-  readonly endpoint: Endpoint;
-  readonly socketMode: number;
-  readonly protocol: 'auto' | 'binary' | 'lines';
-  readonly detectTimeout: number;
-  readonly slowConsumer: Readonly<Required<SlowConsumerOptions>>;
-  readonly dedup: Readonly<Required<DedupOptions>>;
-  readonly tls: TlsOptions | undefined;
-  readonly allow: BlockList | undefined;
-  readonly maxConnections: number;
-  readonly allowLinesWithSecret: boolean;
-  readonly metrics: { readonly port: number; readonly host: string } | undefined;
-}
-
-/** The resolved, frozen form of {@link ClientOptions}. */
-export interface ResolvedClientOptions extends ResolvedCommon {
-  readonly endpoint: Endpoint;
-  readonly protocol: 'binary' | 'lines';
-  readonly reconnect: Readonly<Required<ReconnectOptions>> | false;
-  readonly connectTimeout: number;
-  readonly maxIteratorBuffer: number;
-  readonly queue: Readonly<Required<QueueOptions>> | false;
-  readonly tls: TlsConnectionOptions | undefined;
-  readonly servers: readonly Endpoint[];
-  readonly strategy: 'round-robin' | 'failover' | 'random';
-}
+export type {
+  CommonOptions,
+  ServerOptions,
+  ClientOptions,
+  PingOptions,
+  ReconnectOptions,
+  QueueOptions,
+  SlowConsumerOptions,
+  DedupOptions,
+  LineTerminator,
+  ServerAddress,
+  ResolvedCommon,
+  Endpoint,
+  ResolvedServerOptions,
+  ResolvedClientOptions,
+} from './option-types.js';
 
 /** The defaults, in one place. */
 export const DEFAULTS = Object.freeze({
@@ -275,6 +68,7 @@ export const DEFAULTS = Object.freeze({
   slowConsumer: Object.freeze({ maxBytes: 8 * 1024 * 1024, policy: 'disconnect', lag: 250 }),
   dedup: Object.freeze({ maxClients: 10_000, ttl: 600_000 }),
   maxAttachments: 4096,
+  maxRemoteFunctions: 10_000,
   maxConnections: 10_000,
 });
 
@@ -345,6 +139,7 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     sendErrorStacks: boolean(o.sendErrorStacks, 'sendErrorStacks', false),
     maxWriteBuffer: integer(o.maxWriteBuffer, 'maxWriteBuffer', DEFAULTS.maxWriteBuffer, 1),
     maxAttachments: integer(o.maxAttachments, 'maxAttachments', DEFAULTS.maxAttachments, 0, 0xffff),
+    maxRemoteFunctions: integer(o.maxRemoteFunctions, 'maxRemoteFunctions', DEFAULTS.maxRemoteFunctions, 0),
     secret: resolveSecret(o.secret),
     envelope: oneOf(o.envelope, 'envelope', ['none', 'sockhop'] as const, 'none'),
   };
@@ -464,39 +259,4 @@ function resolveEndpoint(o: { port?: number | undefined; host?: string | undefin
   const host = o.host ?? DEFAULTS.host;
   if (typeof host !== 'string' || host === '') invalid('host must be a non-empty string');
   return Object.freeze({ port: integer(o.port, 'port', 0, 0, 65_535), host });
-}
-
-function checkObject<T extends object>(value: T, what: string): T {
-  if (typeof value !== 'object' || (value as unknown) === null) invalid(`${what} must be an object`);
-  return value;
-}
-
-function integer(value: unknown, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid(`${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function boolean(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') invalid(`${name} must be true or false, got ${describe(value)}`);
-  return value;
-}
-
-function oneOf<const T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) invalid(`${name} must be one of ${allowed.join(', ')}, got ${describe(value)}`);
-  return value as T;
-}
-
-function invalid(message: string): never {
-  throw new HopwireError(ErrorCode.INVALID_OPTION, message);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return value === null ? 'null' : typeof value;
 }

@@ -49,6 +49,7 @@ export function remoteError(payload: Buffer): HopwireError {
   const code = typeof data.code === 'string' ? data.code : undefined;
   if (code === ErrorCode.NO_HANDLER) return new HopwireError(ErrorCode.NO_HANDLER, message);
   if (code === ErrorCode.NO_METHOD) return new HopwireError(ErrorCode.NO_METHOD, message);
+  if (code === ErrorCode.RELEASED) return new HopwireError(ErrorCode.RELEASED, message);
   return new HopwireError(ErrorCode.REMOTE, message, {
     ...(code === undefined ? {} : { remoteCode: code }),
     ...(typeof data.stack === 'string' ? { remoteStack: data.stack } : {}),

@@ -160,6 +160,16 @@ export class Session {
     return createProxy<T>(this.#codec, (call, opts) => this.#conn.requestEncoded(call, opts), options);
   }
 
+  /**
+   * Stops serving a function this side sent to the peer inside a value
+   * (functions sent inside a request are released when it settles; others
+   * when the session closes, or here). Later calls from the peer get
+   * `ERR_RELEASED`.
+   */
+  release(fn: (...args: never[]) => unknown): boolean {
+    return this.#conn.release(fn as (...args: unknown[]) => unknown);
+  }
+
   /** Closes this session gracefully; resolves once it is closed. */
   close(): Promise<void> {
     return this.#conn.close('the server closed this session');

@@ -6,15 +6,15 @@
  *
  * @module
  */
-import type { Codec, EncodedValue } from './codec.js';
+import type { Codec, EncodedValue, FunctionExporter } from './codec.js';
 import { FrameFlags, type FrameKind, encodeFrame } from './frame.js';
 import { encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
 import { sockhopMessage } from './sockhop-envelope.js';
 
 /** Encodes a value into a frame of the given kind. */
-export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0): Buffer[] {
-  return frameOf(kind, codec.encode(value), id);
+export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0, functions?: FunctionExporter): Buffer[] {
+  return frameOf(kind, codec.encode(value, functions), id);
 }
 
 /** Puts an encoded value into a frame of the given kind. */

@@ -1,7 +1,7 @@
-import FakeTimers, { type Clock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { Backoff, backoffDelay, type BackoffOptions, type Jitter } from '../src/backoff.js';
 import { ErrorCode, HopwireError } from '../src/errors.js';
+import { fakeClockPerTest, timersCreatedBy } from './support/async.js';
 
 const OPTIONS: BackoffOptions = { initial: 100, max: 10_000, multiplier: 2, jitter: 'none' };
 
@@ -85,15 +85,7 @@ describe('backoffDelay', () => {
 });
 
 describe('Backoff', () => {
-  let clock: Clock;
-
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  });
-
-  afterEach(() => {
-    clock.uninstall();
-  });
+  const clock = fakeClockPerTest();
 
   it('fires after exactly the delay', () => {
     const backoff = new Backoff(options('none'));
@@ -103,22 +95,22 @@ describe('Backoff', () => {
     });
     expect(result).to.deep.equal({ attempt: 1, delay: 100 });
     expect(backoff.scheduled).to.equal(true);
-    expect(clock.countTimers()).to.equal(1);
-    clock.tick(result.delay - 1);
+    expect(clock().countTimers()).to.equal(1);
+    clock().tick(result.delay - 1);
     expect(fired).to.equal(0);
-    clock.tick(1);
+    clock().tick(1);
     expect(fired).to.equal(1);
     expect(backoff.scheduled).to.equal(false);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('grows the delay with each attempt and uses the given random', () => {
     const backoff = new Backoff(options('full'), fixed(0.5));
     const noop = (): void => undefined;
     expect(backoff.schedule(noop)).to.deep.equal({ attempt: 1, delay: 50 });
-    clock.tick(50);
+    clock().tick(50);
     expect(backoff.schedule(noop)).to.deep.equal({ attempt: 2, delay: 100 });
-    clock.tick(100);
+    clock().tick(100);
     expect(backoff.schedule(noop)).to.deep.equal({ attempt: 3, delay: 200 });
     expect(backoff.attempt).to.equal(3);
   });
@@ -128,8 +120,8 @@ describe('Backoff', () => {
     const calls: string[] = [];
     backoff.schedule(() => calls.push('first'));
     const second = backoff.schedule(() => calls.push('second'));
-    expect(clock.countTimers()).to.equal(1);
-    clock.tick(second.delay);
+    expect(clock().countTimers()).to.equal(1);
+    clock().tick(second.delay);
     expect(calls).to.deep.equal(['second']);
   });
 
@@ -141,9 +133,9 @@ describe('Backoff', () => {
     });
     backoff.cancel();
     expect(backoff.scheduled).to.equal(false);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     backoff.cancel();
-    clock.tick(60_000);
+    clock().tick(60_000);
     expect(fired).to.equal(false);
     expect(backoff.attempt).to.equal(1);
   });
@@ -160,8 +152,8 @@ describe('Backoff', () => {
     backoff.reset();
     expect(backoff.attempt).to.equal(0);
     expect(backoff.scheduled).to.equal(false);
-    expect(clock.countTimers()).to.equal(0);
-    clock.tick(60_000);
+    expect(clock().countTimers()).to.equal(0);
+    clock().tick(60_000);
     expect(fired).to.equal(false);
     expect(backoff.schedule(noop)).to.deep.equal({ attempt: 1, delay: 100 });
   });
@@ -177,21 +169,12 @@ describe('Backoff', () => {
 
 describe('Backoff timers (real)', () => {
   it('are unref()ed', () => {
-    const realSetTimeout = globalThis.setTimeout;
-    const handles: NodeJS.Timeout[] = [];
-    const spy = (...args: Parameters<typeof setTimeout>): NodeJS.Timeout => {
-      const handle = realSetTimeout(...args);
-      handles.push(handle);
-      return handle;
-    };
-    globalThis.setTimeout = spy as typeof setTimeout;
-    const backoff = new Backoff(options('none'));
-    try {
-      backoff.schedule(() => undefined);
-    } finally {
-      globalThis.setTimeout = realSetTimeout;
-      backoff.cancel();
-    }
+    const { result: backoff, timers: handles } = timersCreatedBy('setTimeout', () => {
+      const created = new Backoff(options('none'));
+      created.schedule(() => undefined);
+      return created;
+    });
+    backoff.cancel();
     expect(handles).to.have.length(1);
     expect(handles[0]!.hasRef()).to.equal(false);
   });

@@ -7,29 +7,14 @@
 // other side is known to have received what it could), and every wait has a
 // deadline that fails the test instead of hanging it.
 import { expect } from 'chai';
-import { once } from 'node:events';
-import { type Server as NetServer, type Socket, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
-import { type DisconnectInfo, FrameDecoder, FrameKind, HopwireError, MAGIC, type Server, type Session, encodeFrameToBuffer } from '../src/index.js';
-import { closeAll, defer, next, rawSocket, startClient, startServer } from './support/net.js';
+import { type DisconnectInfo, FrameDecoder, FrameKind, HopwireError, type Server, type Session } from '../src/index.js';
+import { rejection, within } from './support/async.js';
+import { closeAll, next, rawServer, rawSocket, startClient, startServer } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
 const MiB = 1024 * 1024;
-const HELLO = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
-
-/** Fails (instead of hanging until mocha's timeout) when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} did not finish within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Resolves once `done()` holds; fails after `ms`. */
 async function until(done: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -55,14 +40,6 @@ function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => bo
   return { promise, settled: () => settled };
 }
 
-/** The error a promise rejects with (fails when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail('resolved, expected a rejection'),
-    (err: unknown) => err,
-  );
-}
-
 /**
  * A raw TCP server acting as a hopwire server: it answers the first client's
  * hello and then stops reading (`pause()`), so whatever the client sends piles
@@ -73,10 +50,7 @@ async function pausedPeer(): Promise<{ port: number; peer: Promise<Socket>; rece
   let bytes = 0;
   let gotPeer!: (socket: Socket) => void;
   const peer = new Promise<Socket>((resolve) => (gotPeer = resolve));
-  const sockets: Socket[] = [];
-  const net: NetServer = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
+  const { port } = await rawServer((socket) => {
     socket.once('data', () => {
       socket.write(HELLO);
       socket.pause();
@@ -85,20 +59,7 @@ async function pausedPeer(): Promise<{ port: number; peer: Promise<Socket>; rece
       gotPeer(socket);
     });
   });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { port: address.port, peer, received: () => bytes };
+  return { port, peer, received: () => bytes };
 }
 
 describe('backpressure: send()', function () {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Client } from '../src/index.js';
-import { parsePrometheus, renderTable } from '../src/cli-stats.js';
+import { parsePrometheus, renderTable } from '../src/cli/stats.js';
 import { closeAll, defer, startServer } from './support/net.js';
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');

@@ -8,11 +8,10 @@ import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Server, type Session } from '../src/index.js';
 import { haveOpenssl, testCerts } from './support/certs.js';
-import { LineReader, closeAll, defer, rawSocket, startServer, tempDir, tempSocketPath } from './support/net.js';
+import { LineReader, closeAll, defer, freePort, rawServer, rawSocket, startServer, tempDir, tempSocketPath } from './support/net.js';
 
 const ROOT = join(import.meta.dirname, '..');
 /** Longest any one CLI process may run (tsx compiles on the fly: slow on a busy machine). */
@@ -103,18 +102,6 @@ async function listen(args: string[] = []): Promise<{ cli: Cli; port: number }> 
   const cli = new Cli(['listen', ...args]);
   const m = await cli.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
   return { cli, port: Number(m[1]) };
-}
-
-/** A TCP port nothing listens on. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** The single line an error leaves on stderr. */
@@ -381,21 +368,15 @@ describe('hopwire CLI', function () {
     });
 
     it('send --lines talks JSON lines to a server that is not hopwire', async () => {
-      const plain = createServer();
-      const received = new Promise<string>((resolve) => {
-        plain.on('connection', (socket) => {
-          let text = '';
-          socket.setEncoding('utf8').on('data', (s: string) => (text += s));
-          socket.on('end', () => {
-            resolve(text);
-          });
+      let gotText!: (text: string) => void;
+      const received = new Promise<string>((resolve) => (gotText = resolve));
+      const { port } = await rawServer((socket) => {
+        let text = '';
+        socket.setEncoding('utf8').on('data', (s: string) => (text += s));
+        socket.on('end', () => {
+          gotText(text);
         });
       });
-      plain.listen(0, '127.0.0.1');
-      await once(plain, 'listening');
-      defer(() => new Promise((resolve) => plain.close(resolve)));
-      const address = plain.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
       const r = await run(['send', '--port', String(port), '--lines', '-'], '{"a":1}\n[2]\n');
       expect(r.code, r.stderr).to.equal(0);
       expect(await received).to.equal('{"a":1}\n[2]\n');

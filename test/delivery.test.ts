@@ -5,41 +5,12 @@
 // SIGKILLed and restarted.
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { type Server as NetServer, type Socket, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { type Frame, FrameDecoder, FrameKind, MAGIC, Server, type ServerOptions, type Session, encodeFrameToBuffer } from '../src/index.js';
 import { describeReport, runChaos } from '../soak/soak.js';
-import { closeAll, defer, startClient, startServer } from './support/net.js';
-
-/** What a server saw, in arrival order, with a way to wait for the n-th item. */
-class Inbox {
-  readonly items: unknown[] = [];
-  #waiters: { n: number; resolve: () => void }[] = [];
-
-  push(item: unknown): void {
-    this.items.push(item);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.items.length < w.n) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once `n` items have arrived. */
-  until(n: number): Promise<void> {
-    if (this.items.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
-  }
-}
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  expect.fail('the promise resolved; a rejection was expected');
-}
+import { Inbox, rejection } from './support/async.js';
+import { closeAll, defer, rawServer, startClient, startServer } from './support/net.js';
+import { helloBytes } from './support/wire.js';
 
 /** Whether a promise has settled, looked at after the current I/O turn. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
@@ -66,16 +37,13 @@ async function serverOn(options: ServerOptions = {}): Promise<{ server: Server; 
 async function handServer(caps: string[], port = 0): Promise<{ port: number; frames: Frame[]; framesUntil(n: number): Promise<void>; write(bytes: Buffer): void }> {
   const frames: Frame[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
-  const sockets: Socket[] = [];
-  const hello = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: JSON.stringify({ version: 1, min: 1, caps }) })]);
-  const net: NetServer = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
+  const answer = helloBytes(caps);
+  const listening = await rawServer((socket) => {
     const decoder = new FrameDecoder({ expectMagic: true });
     socket.on('data', (chunk: Buffer) => {
       for (const frame of decoder.push(chunk)) {
         if (frame.kind === FrameKind.HELLO) {
-          socket.write(hello);
+          socket.write(answer);
           continue;
         }
         frames.push(frame);
@@ -85,25 +53,12 @@ async function handServer(caps: string[], port = 0): Promise<{ port: number; fra
         }
       }
     });
-  });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(port, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
+  }, port);
   return {
-    port: address.port,
+    port: listening.port,
     frames,
     framesUntil: (n) => (frames.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
-    write: (bytes) => sockets.at(-1)?.write(bytes),
+    write: (bytes) => listening.sockets.at(-1)?.write(bytes),
   };
 }
 
@@ -115,10 +70,7 @@ async function handServer(caps: string[], port = 0): Promise<{ port: number; fra
 async function proxy(target: number): Promise<{ port: number; hold(): void; release(): void }> {
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => undefined;
-  const sockets: Socket[] = [];
-  const net = createServer((down) => {
-    sockets.push(down);
-    down.on('error', () => undefined);
+  const { port } = await rawServer((down, sockets) => {
     down.pause();
     void gate.then(() => {
       const up = connect({ port: target, host: '127.0.0.1' });
@@ -130,21 +82,8 @@ async function proxy(target: number): Promise<{ port: number; hold(): void; rele
       up.pipe(down);
     });
   });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
   return {
-    port: address.port,
+    port,
     hold: () => {
       gate = new Promise((resolve) => (open = resolve));
     },
@@ -211,11 +150,11 @@ describe('delivery', () => {
     it('rejects with ERR_UNSUPPORTED on a JSON-lines client, and to a server that does not announce "ack"', async () => {
       const { port } = await serverOn();
       const lines = await startClient({ port, protocol: 'lines' });
-      expect(await errorOf(lines.send({ n: 1 }, { ack: true }))).to.have.property('code', 'ERR_UNSUPPORTED');
+      expect(await rejection(lines.send({ n: 1 }, { ack: true }))).to.have.property('code', 'ERR_UNSUPPORTED');
       expect(lines.unacknowledged).to.equal(0);
       const old = await handServer([]);
       const client = await startClient({ port: old.port, ping: false });
-      expect(await errorOf(client.send({ n: 1 }, { ack: true }))).to.have.property('code', 'ERR_UNSUPPORTED');
+      expect(await rejection(client.send({ n: 1 }, { ack: true }))).to.have.property('code', 'ERR_UNSUPPORTED');
       expect(client.unacknowledged).to.equal(0);
       await client.send({ n: 2 }); // plain sends still work
       await old.framesUntil(1);
@@ -226,7 +165,7 @@ describe('delivery', () => {
       const hand = await handServer(['ack']);
       const client = await startClient({ port: hand.port, ping: false, queue: { maxMessages: 2 } });
       const waiting = [client.send('a', { ack: true }), client.send('b', { ack: true })];
-      expect(await errorOf(client.send('c', { ack: true }))).to.have.property('code', 'ERR_QUEUE_FULL');
+      expect(await rejection(client.send('c', { ack: true }))).to.have.property('code', 'ERR_QUEUE_FULL');
       await client.send('plain'); // plain sends on a live connection are not held, so not counted
       await hand.framesUntil(3);
       expect(client.unacknowledged).to.equal(2);
@@ -257,7 +196,7 @@ describe('delivery', () => {
       await handServer([], port); // an older server on the same port
       await once(client, 'connect');
       expect(await settled(queued), 'the acked send is still pending: nobody will ever acknowledge it').to.equal(true);
-      expect(await errorOf(queued)).to.have.property('code', 'ERR_UNSUPPORTED');
+      expect(await rejection(queued)).to.have.property('code', 'ERR_UNSUPPORTED');
     });
   });
 

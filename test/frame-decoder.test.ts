@@ -4,6 +4,8 @@ import { ErrorCode, HopwireError } from '../src/errors.js';
 import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
 import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, encodeFrame, encodeFrameToBuffer, MAX_FRAME_KIND } from '../src/frame.js';
+import { thrown } from './support/async.js';
+import { bytewise, cut } from './support/wire.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -47,33 +49,6 @@ function decodeChunks(chunks: readonly Buffer[], options?: FrameDecoderOptions):
   for (const chunk of chunks) for (const frame of decoder.push(chunk)) out.push(plain(frame));
   expect(decoder.bufferedBytes).to.equal(0);
   return out;
-}
-
-/** Cuts `bytes` at the given offsets (any order, duplicates allowed). */
-function cut(bytes: Buffer, offsets: readonly number[]): Buffer[] {
-  const points = [...new Set(offsets)].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
-}
-
-function bytewise(bytes: Buffer): Buffer[] {
-  return Array.from(bytes, (byte) => Buffer.from([byte]));
-}
-
-/** Runs `fn` and returns what it threw; fails when it throws nothing. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
 }
 
 /** Asserts a HopwireError with `code` that the decoder raised itself (not a wrapped internal error). */

@@ -4,7 +4,7 @@
  * this file: the point is that nothing needs one.
  */
 import { expect } from 'chai';
-import { type EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import {
   type Client,
@@ -21,26 +21,11 @@ import {
   type Session,
   encodeFrameToBuffer,
 } from '../src/index.js';
+import { nextEvent, within } from './support/async.js';
 import { closeAll, rawSocket, startClient, startServer } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
 // ---------------------------------------------------------------- helpers
-
-const HELLO = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
-
-/** Fails with a clear message if `promise` has not settled within `ms` (a deadline, not a sleep). */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what}: still pending after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A seeded PRNG (mulberry32): the same garbage on every run. */
 function garbage(seed: number, n: number): Buffer {
@@ -144,11 +129,11 @@ async function setup(options: ServerOptions = {}): Promise<Setup> {
     loop,
     badDisconnect: () => {
       const d = badDisconnects.shift();
-      return d ? Promise.resolve(d) : within(3000, new Promise((resolve) => badWaiters.push(resolve)), 'the bad session’s disconnect');
+      return d ? Promise.resolve(d) : within(new Promise((resolve) => badWaiters.push(resolve)), 3000, 'the bad session’s disconnect');
     },
     healthyThroughout: async () => {
       // More round trips after the garbage, then stop.
-      await within(3000, loop.reach(loop.done + 5), 'the healthy request loop');
+      await within(loop.reach(loop.done + 5), 3000, 'the healthy request loop');
       const total = await loop.stop();
       expect(total).to.be.at.least(8);
       expect(clientDrops).to.equal(0);
@@ -169,7 +154,7 @@ async function badPeer(port: number): Promise<{ socket: Socket; closed: () => Pr
   const closed = once(socket, 'close');
   return {
     socket,
-    closed: () => within(3000, closed, 'the server closing the bad socket'),
+    closed: () => within(closed, 3000, 'the server closing the bad socket'),
     received: () => Buffer.concat(chunks),
   };
 }
@@ -186,11 +171,6 @@ function goodbyeIn(bytes: Buffer): { code: unknown; reason: unknown } {
   expect(goodbye, `a GOODBYE frame among kinds [${frames.map((f) => f.kind).join(', ')}]`).to.not.equal(undefined);
   expect(frames.at(-1)?.kind, 'the GOODBYE is the last frame').to.equal(FrameKind.GOODBYE);
   return JSON.parse(goodbye!.payload.toString('utf8')) as { code: unknown; reason: unknown };
-}
-
-/** The arguments of the next `event` of a typed emitter. */
-function nextEvent<T extends Record<keyof T, unknown[]>, K extends keyof T & string>(emitter: EventEmitter<T>, event: K): Promise<T[K]> {
-  return once(emitter as NodeJS.EventEmitter, event) as Promise<T[K]>;
 }
 
 /** A 20-byte header with the given fields (for frames encodeFrame refuses to build). */
@@ -431,7 +411,7 @@ describe('garbage from peers', () => {
       s.server.on('disconnect', check);
       check();
     });
-    await within(3000, onlyHealthyLeft, 'the bad sessions’ disconnects');
+    await within(onlyHealthyLeft, 3000, 'the bad sessions’ disconnects');
     expect(s.server.sessions).to.deep.equal([s.healthy]);
     await s.healthyThroughout();
   });

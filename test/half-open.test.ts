@@ -8,27 +8,13 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DisconnectInfo, Session } from '../src/index.js';
+import { within } from './support/async.js';
 import { closeAll, defer, startServer } from './support/net.js';
 
 interface ChildEvent {
   event: 'connect' | 'disconnect' | 'reconnecting';
   reason?: string;
   attempt?: number;
-}
-
-/** Fails (instead of hanging until mocha's timeout) when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${typeof what === 'string' ? what : what()} did not happen within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The fixture client process and the events it has reported. */

@@ -1,37 +1,12 @@
 import { expect } from 'chai';
 import FakeTimers, { type Clock } from '@sinonjs/fake-timers';
 import { once } from 'node:events';
-import { type Server as NetServer, type Socket, createServer } from 'node:net';
-import { Client, type DisconnectInfo, FrameKind, MAGIC, type ReconnectInfo, Server, type Session, encodeFrameToBuffer } from '../src/index.js';
+import { Client, type DisconnectInfo, FrameKind, type ReconnectInfo, Server, type Session, encodeFrameToBuffer } from '../src/index.js';
 import { backoffDelay } from '../src/backoff.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
-import { closeAll, defer, rawSocket, startServer, tempSocketPath } from './support/net.js';
-
-const HELLO = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
-
-/** A raw TCP server that answers the hello of each client, then never says anything again. */
-async function silentServer(): Promise<{ net: NetServer; port: number; sockets: Socket[] }> {
-  const sockets: Socket[] = [];
-  const net = createServer((socket) => {
-    sockets.push(socket);
-    socket.once('data', () => socket.write(HELLO));
-    socket.on('error', () => undefined);
-  });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { net, port: address.port, sockets };
-}
+import { rejection } from './support/async.js';
+import { closeAll, defer, rawServer, rawSocket, startServer, tempSocketPath } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
 describe('heartbeat', () => {
   afterEach(closeAll);
@@ -78,7 +53,10 @@ describe('heartbeat', () => {
   });
 
   it('a client drops a server that stops answering, then reconnects', async () => {
-    const { port, sockets } = await silentServer();
+    // a raw server that answers the hello of each client, then never says anything again
+    const { port, sockets } = await rawServer((socket) => {
+      socket.once('data', () => socket.write(HELLO));
+    });
     const client = new Client({ port, ping: { interval: 20, misses: 2 }, reconnect: { initial: 10, max: 20 } });
     defer(() => client.close());
     await client.connect();
@@ -213,10 +191,7 @@ describe('reconnect', () => {
     await server.close();
     await dropped;
     expect(client.state).to.equal('disconnected');
-    const err = await client.send(1).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(client.send(1));
     expect(err).to.have.property('code', 'ERR_NOT_CONNECTED');
   });
 });

@@ -1,7 +1,7 @@
-import FakeTimers, { type Clock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { Heartbeat, type HeartbeatHost, type HeartbeatOptions } from '../src/heartbeat.js';
+import { fakeClockPerTest, timersCreatedBy } from './support/async.js';
 
 const INTERVAL = 1000;
 const MISSES = 2;
@@ -28,27 +28,19 @@ function recordingHost(sendPing?: () => void): RecordingHost {
 }
 
 describe('Heartbeat', () => {
-  let clock: Clock;
-
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  });
-
-  afterEach(() => {
-    clock.uninstall();
-  });
+  const clock = fakeClockPerTest();
 
   it('sends one ping per tick and counts them as outstanding', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
     expect(heartbeat.running).to.equal(true);
-    clock.tick(INTERVAL - 1);
+    clock().tick(INTERVAL - 1);
     expect(host.pings).to.equal(0);
-    clock.tick(1);
+    clock().tick(1);
     expect(host.pings).to.equal(1);
     expect(heartbeat.outstanding).to.equal(1);
-    clock.tick(INTERVAL);
+    clock().tick(INTERVAL);
     expect(host.pings).to.equal(2);
     expect(heartbeat.outstanding).to.equal(2);
     heartbeat.stop();
@@ -58,16 +50,16 @@ describe('Heartbeat', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    clock.tick(DEATH - 1);
+    clock().tick(DEATH - 1);
     expect(host.deaths).to.deep.equal([]);
     expect(heartbeat.running).to.equal(true);
-    clock.tick(1);
+    clock().tick(1);
     expect(host.deaths).to.deep.equal([MISSES]);
     expect(host.pings).to.equal(MISSES);
     expect(heartbeat.running).to.equal(false);
     expect(heartbeat.outstanding).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
-    clock.tick(10 * DEATH);
+    expect(clock().countTimers()).to.equal(0);
+    clock().tick(10 * DEATH);
     expect(host.deaths).to.have.length(1);
     expect(host.pings).to.equal(MISSES);
   });
@@ -77,7 +69,7 @@ describe('Heartbeat', () => {
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
     for (let i = 0; i < 100; i += 1) {
-      clock.tick(DEATH - 1);
+      clock().tick(DEATH - 1);
       expect(heartbeat.outstanding).to.equal(MISSES);
       heartbeat.alive();
       expect(heartbeat.outstanding).to.equal(0);
@@ -91,11 +83,11 @@ describe('Heartbeat', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    clock.tick(INTERVAL * 1.5);
+    clock().tick(INTERVAL * 1.5);
     heartbeat.alive();
-    clock.tick(DEATH - 1);
+    clock().tick(DEATH - 1);
     expect(host.deaths).to.deep.equal([]);
-    clock.tick(1);
+    clock().tick(1);
     expect(host.deaths).to.deep.equal([MISSES]);
   });
 
@@ -104,8 +96,8 @@ describe('Heartbeat', () => {
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
     heartbeat.start();
-    expect(clock.countTimers()).to.equal(1);
-    clock.tick(INTERVAL);
+    expect(clock().countTimers()).to.equal(1);
+    clock().tick(INTERVAL);
     expect(host.pings).to.equal(1);
     heartbeat.stop();
   });
@@ -114,11 +106,11 @@ describe('Heartbeat', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    clock.tick(INTERVAL * MISSES);
+    clock().tick(INTERVAL * MISSES);
     expect(heartbeat.outstanding).to.equal(MISSES);
     heartbeat.start();
     expect(heartbeat.outstanding).to.equal(0);
-    clock.tick(DEATH - 1);
+    clock().tick(DEATH - 1);
     expect(host.deaths).to.deep.equal([]);
     heartbeat.stop();
   });
@@ -127,14 +119,14 @@ describe('Heartbeat', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    clock.tick(INTERVAL);
+    clock().tick(INTERVAL);
     heartbeat.stop();
     expect(heartbeat.running).to.equal(false);
     expect(heartbeat.outstanding).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     heartbeat.stop();
     heartbeat.alive();
-    clock.tick(10 * DEATH);
+    clock().tick(10 * DEATH);
     expect(host.pings).to.equal(1);
     expect(host.deaths).to.deep.equal([]);
   });
@@ -145,10 +137,10 @@ describe('Heartbeat', () => {
     });
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    expect(() => clock.tick(INTERVAL)).not.to.throw();
+    expect(() => clock().tick(INTERVAL)).not.to.throw();
     expect(host.deaths).to.deep.equal([1]);
     expect(heartbeat.running).to.equal(false);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('does not call onDead when the host stops it while sendPing throws', () => {
@@ -158,17 +150,17 @@ describe('Heartbeat', () => {
     });
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: MISSES });
     heartbeat.start();
-    clock.tick(INTERVAL);
+    clock().tick(INTERVAL);
     expect(host.pings).to.equal(1);
     expect(host.deaths).to.deep.equal([]);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('with misses 0, declares death at the first tick without pinging', () => {
     const host = recordingHost();
     const heartbeat = new Heartbeat(host, { interval: INTERVAL, misses: 0 });
     heartbeat.start();
-    clock.tick(INTERVAL);
+    clock().tick(INTERVAL);
     expect(host.pings).to.equal(0);
     expect(host.deaths).to.deep.equal([0]);
   });
@@ -181,11 +173,11 @@ describe('Heartbeat', () => {
       heartbeat.start();
     };
     heartbeat.start();
-    clock.tick(DEATH);
+    clock().tick(DEATH);
     expect(host.deaths).to.deep.equal([MISSES]);
     expect(heartbeat.running).to.equal(true);
-    expect(clock.countTimers()).to.equal(1);
-    clock.tick(DEATH);
+    expect(clock().countTimers()).to.equal(1);
+    clock().tick(DEATH);
     expect(host.deaths).to.deep.equal([MISSES, MISSES]);
     heartbeat.stop();
   });
@@ -201,20 +193,11 @@ describe('Heartbeat', () => {
 
 describe('Heartbeat timers (real)', () => {
   it('are unref()ed', () => {
-    const realSetInterval = globalThis.setInterval;
-    const handles: NodeJS.Timeout[] = [];
-    const spy = (...args: Parameters<typeof setInterval>): NodeJS.Timeout => {
-      const handle = realSetInterval(...args);
-      handles.push(handle);
-      return handle;
-    };
-    globalThis.setInterval = spy;
-    const heartbeat = new Heartbeat(recordingHost(), { interval: INTERVAL, misses: MISSES });
-    try {
-      heartbeat.start();
-    } finally {
-      globalThis.setInterval = realSetInterval;
-    }
+    const { result: heartbeat, timers: handles } = timersCreatedBy('setInterval', () => {
+      const created = new Heartbeat(recordingHost(), { interval: INTERVAL, misses: MISSES });
+      created.start();
+      return created;
+    });
     try {
       expect(handles).to.have.length(1);
       expect(handles[0]!.hasRef()).to.equal(false);

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { LineDecoder, encodeLine } from '../src/line-decoder.js';
 import type { LineDecoderOptions, LineResult } from '../src/line-decoder.js';
+import { thrown } from './support/async.js';
+import { bytewise, cut } from './support/wire.js';
 
 /** The values of `results`; fails on the first error result. */
 function values(results: LineResult[]): unknown[] {
@@ -16,33 +18,6 @@ function values(results: LineResult[]): unknown[] {
 function feed(chunks: Buffer[], options?: LineDecoderOptions): LineResult[] {
   const decoder = new LineDecoder(options);
   return chunks.flatMap((chunk) => decoder.push(chunk));
-}
-
-/** Cuts `bytes` at the given offsets (any order, duplicates allowed). */
-function cut(bytes: Buffer, offsets: number[]): Buffer[] {
-  const points = [...new Set(offsets)].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
-}
-
-function bytewise(bytes: Buffer): Buffer[] {
-  return Array.from(bytes, (byte) => Buffer.from([byte]));
-}
-
-/** Runs `fn` and returns what it threw; fails when it throws nothing. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
 }
 
 function expectCode(err: unknown, code: ErrorCode): HopwireError {

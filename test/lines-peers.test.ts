@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { type EventEmitter, once } from 'node:events';
-import { type Server as NetServer, type Socket, createServer } from 'node:net';
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   Client,
   type ClientEvents,
@@ -10,29 +10,10 @@ import {
   type ServerEvents,
   type ServerMessageContext,
 } from '../src/index.js';
-import { LineReader, closeAll, defer, rawSocket, startClient, startServer } from './support/net.js';
+import { nextEvent, rejection, within } from './support/async.js';
+import { LineReader, closeAll, defer, rawServer, rawSocket, startClient, startServer } from './support/net.js';
 
 // ---------------------------------------------------------------- helpers
-
-/** The arguments of the next `event` of a typed emitter. */
-function nextEvent<T extends Record<keyof T, unknown[]>, K extends keyof T & string>(emitter: EventEmitter<T>, event: K): Promise<T[K]> {
-  return once(emitter as NodeJS.EventEmitter, event) as Promise<T[K]>;
-}
-
-/** Fails with a clear message if `promise` has not settled within `ms` (a deadline, not a sleep). */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what}: still pending after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The next `n` messages the server receives. */
 function messages(server: Server, n: number): Promise<[unknown, ServerMessageContext][]> {
@@ -55,30 +36,6 @@ async function nc(port: number): Promise<{ socket: Socket; lines: LineReader; cl
   socket.on('error', () => undefined);
   const closed = once(socket, 'close');
   return { socket, lines: new LineReader(socket), closed };
-}
-
-/** A plain (non-hopwire) TCP server; `onSocket` gets each connection. */
-async function plainServer(onSocket: (socket: Socket) => void): Promise<{ net: NetServer; port: number }> {
-  const sockets: Socket[] = [];
-  const net = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
-    onSocket(socket);
-  });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { net, port: address.port };
 }
 
 // ---------------------------------------------------------------- tests
@@ -163,7 +120,7 @@ describe('JSON-lines peers', () => {
     // The peer is told why, then the socket closes.
     const why = (await lines.json()) as Record<string, unknown>;
     expect(why.code).to.equal(ErrorCode.LINE_TOO_LARGE);
-    await within(3000, closed, 'the socket close');
+    await within(closed, 3000, 'the socket close');
     expect(server.sessions).to.have.length(0);
   });
 
@@ -197,7 +154,7 @@ describe('JSON-lines peers', () => {
     server.on('message', () => events.push('message'));
     const { socket, closed } = await nc(port);
     socket.write('{"a":1}\n');
-    await within(3000, closed, 'the refused socket close');
+    await within(closed, 3000, 'the refused socket close');
     expect(events).to.deep.equal([]);
 
     server.handle(() => 'binary is fine');
@@ -208,7 +165,7 @@ describe('JSON-lines peers', () => {
 
   it("a Client with protocol: 'lines' talks to a plain server that echoes lines", async () => {
     const received: Buffer[] = [];
-    const { port } = await plainServer((socket) => {
+    const { port } = await rawServer((socket) => {
       socket.on('data', (chunk: Buffer) => {
         received.push(chunk);
         socket.write(chunk); // echo
@@ -224,16 +181,13 @@ describe('JSON-lines peers', () => {
     // Nothing but the JSON line went out: no magic, no hello.
     expect(Buffer.concat(received).toString()).to.equal('{"hello":"plain world","n":[1,2]}\n');
 
-    const err = await client.request('?').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(client.request('?'));
     expect(err).to.be.instanceOf(HopwireError);
     expect(err).to.have.property('code', ErrorCode.UNSUPPORTED);
   });
 
   it("a lines Client's messages() iterator yields what the plain server sends", async () => {
-    const { port } = await plainServer((socket) => {
+    const { port } = await rawServer((socket) => {
       socket.write('{"from":"plain"}\n"second"\n');
     });
     const client = new Client({ port, protocol: 'lines', reconnect: false });

@@ -5,46 +5,8 @@ import { expect } from 'chai';
 import FakeTimers, { type Clock } from '@sinonjs/fake-timers';
 import { once } from 'node:events';
 import { Client, type ClientOptions, FrameKind, Server, encodeFrameToBuffer } from '../src/index.js';
-import { closeAll, defer, startClient } from './support/net.js';
-
-/** What a server saw, in arrival order, with a way to wait for the n-th item. */
-class Inbox {
-  readonly items: unknown[] = [];
-  #waiters: { n: number; resolve: () => void }[] = [];
-
-  push(item: unknown): void {
-    this.items.push(item);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.items.length < w.n) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once `n` items have arrived. */
-  until(n: number): Promise<void> {
-    if (this.items.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
-  }
-}
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  expect.fail('the promise resolved; a rejection was expected');
-}
-
-/** A TCP port nothing listens on (a server's port right after it closed). */
-async function freePort(): Promise<number> {
-  const server = new Server({ port: 0 });
-  const { port } = await server.listen();
-  await server.close();
-  return port ?? 0;
-}
+import { Inbox, rejection } from './support/async.js';
+import { closeAll, defer, freePort, startClient } from './support/net.js';
 
 /** A server on `port` that records messages and requests in `inbox` and answers requests with `{ echo }`; closeAll() closes it. */
 async function recordingServer(port: number, inbox: Inbox): Promise<Server> {
@@ -112,8 +74,8 @@ describe('offline queue (client, real sockets)', () => {
     it('stops at queue.maxMessages: the next send rejects with ERR_QUEUE_FULL, the ones held are still delivered', async () => {
       const { client, port } = await reconnectingClient({ queue: { maxMessages: 3 } });
       const held = [client.send(1), client.send(2), client.send(3)];
-      expect(await errorOf(client.send(4))).to.have.property('code', 'ERR_QUEUE_FULL');
-      expect(await errorOf(client.request(5))).to.have.property('code', 'ERR_QUEUE_FULL');
+      expect(await rejection(client.send(4))).to.have.property('code', 'ERR_QUEUE_FULL');
+      expect(await rejection(client.request(5))).to.have.property('code', 'ERR_QUEUE_FULL');
       expect(client.queued).to.equal(3);
       const inbox = new Inbox();
       await recordingServer(port, inbox);
@@ -130,7 +92,7 @@ describe('offline queue (client, real sockets)', () => {
       const maxBytes = 2 * frameBytes + Math.floor(frameBytes / 2);
       const { client, port } = await reconnectingClient({ queue: { maxBytes } });
       const held = [client.send(big), client.send(big)];
-      expect(await errorOf(client.send(big))).to.have.property('code', 'ERR_QUEUE_FULL');
+      expect(await rejection(client.send(big))).to.have.property('code', 'ERR_QUEUE_FULL');
       held.push(client.send('s')); // 23 bytes: fits in the half frame left
       expect(client.queued).to.equal(3);
       const inbox = new Inbox();
@@ -142,9 +104,9 @@ describe('offline queue (client, real sockets)', () => {
 
     it('with queue: false, send() and request() reject with ERR_NOT_CONNECTED at once', async () => {
       const { client } = await reconnectingClient({ queue: false });
-      expect(await errorOf(client.send(1))).to.have.property('code', 'ERR_NOT_CONNECTED');
-      expect(await errorOf(client.request(2))).to.have.property('code', 'ERR_NOT_CONNECTED');
-      expect(await errorOf(client.send(3, { ack: true }))).to.have.property('code', 'ERR_NOT_CONNECTED');
+      expect(await rejection(client.send(1))).to.have.property('code', 'ERR_NOT_CONNECTED');
+      expect(await rejection(client.request(2))).to.have.property('code', 'ERR_NOT_CONNECTED');
+      expect(await rejection(client.send(3, { ack: true }))).to.have.property('code', 'ERR_NOT_CONNECTED');
       expect(client.queued).to.equal(0);
       expect(client.unacknowledged).to.equal(0);
       expect(client.state).to.equal('reconnecting');
@@ -155,8 +117,8 @@ describe('offline queue (client, real sockets)', () => {
       const { client } = await reconnectingClient({}, () => {
         clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
       });
-      const timedOut = errorOf(client.request('slow', { timeout: 1000 }));
-      const kept = errorOf(client.send('kept'));
+      const timedOut = rejection(client.request('slow', { timeout: 1000 }));
+      const kept = rejection(client.send('kept'));
       expect(client.queued).to.equal(2);
       clock!.tick(999);
       await Promise.resolve();
@@ -172,7 +134,7 @@ describe('offline queue (client, real sockets)', () => {
 
     it('a queued request that timed out is never sent after the reconnect (real timers)', async () => {
       const { client, port } = await reconnectingClient();
-      const timedOut = errorOf(client.request('too late', { timeout: 30 }));
+      const timedOut = rejection(client.request('too late', { timeout: 30 }));
       const kept = client.send('kept');
       expect(await timedOut).to.have.property('code', 'ERR_REQUEST_TIMEOUT');
       expect(client.queued).to.equal(1);
@@ -187,7 +149,7 @@ describe('offline queue (client, real sockets)', () => {
     it('an abort signal aborts a queued request (AbortError), removes it, and it is never sent', async () => {
       const { client, port } = await reconnectingClient();
       const controller = new AbortController();
-      const aborted = errorOf(client.request('never', { signal: controller.signal, timeout: 0 }));
+      const aborted = rejection(client.request('never', { signal: controller.signal, timeout: 0 }));
       const kept = client.send('kept');
       expect(client.queued).to.equal(2);
       controller.abort(new Error('changed my mind'));
@@ -195,7 +157,7 @@ describe('offline queue (client, real sockets)', () => {
       expect(err).to.have.property('name', 'AbortError');
       expect(err).to.have.nested.property('cause.message', 'changed my mind');
       expect(client.queued).to.equal(1);
-      expect(await errorOf(client.request('pre-aborted', { signal: AbortSignal.abort() }))).to.have.property('name', 'AbortError');
+      expect(await rejection(client.request('pre-aborted', { signal: AbortSignal.abort() }))).to.have.property('name', 'AbortError');
       expect(client.queued).to.equal(1);
       const inbox = new Inbox();
       await recordingServer(port, inbox);
@@ -206,14 +168,14 @@ describe('offline queue (client, real sockets)', () => {
 
     it('close() rejects everything queued with ERR_CLOSED and empties the queue', async () => {
       const { client } = await reconnectingClient();
-      const results = [client.send(1), client.request(2), client.send(3, { ack: true }), client.request(4, { timeout: 0 })].map(errorOf);
+      const results = [client.send(1), client.request(2), client.send(3, { ack: true }), client.request(4, { timeout: 0 })].map(rejection);
       expect(client.queued).to.equal(4);
       expect(client.unacknowledged).to.equal(1);
       await client.close();
       for (const err of await Promise.all(results)) expect(err).to.have.property('code', 'ERR_CLOSED');
       expect(client.queued).to.equal(0);
       expect(client.unacknowledged).to.equal(0);
-      expect(await errorOf(client.send(5))).to.have.property('code', 'ERR_CLOSED');
+      expect(await rejection(client.send(5))).to.have.property('code', 'ERR_CLOSED');
     });
 
     // The window between a connection starting to close (GOODBYE or FIN
@@ -254,10 +216,10 @@ describe('offline queue (client, real sockets)', () => {
       const port = await freePort();
       const client = new Client({ port });
       defer(() => client.close());
-      const connecting = errorOf(client.connect());
-      const sent = errorOf(client.send('early'));
-      const asked = errorOf(client.request('early'));
-      const acked = errorOf(client.send('early', { ack: true }));
+      const connecting = rejection(client.connect());
+      const sent = rejection(client.send('early'));
+      const asked = rejection(client.request('early'));
+      const acked = rejection(client.send('early', { ack: true }));
       expect(client.state).to.equal('connecting');
       expect(client.queued).to.equal(3);
       expect(await connecting).to.have.property('code', 'ERR_NOT_CONNECTED');
@@ -299,12 +261,12 @@ describe('offline queue (client, real sockets)', () => {
       });
       const client = await startClient({ port, reconnect: false });
       const dropped = once(client, 'disconnect');
-      const inFlight = errorOf(client.send('ack lost', { ack: true }));
+      const inFlight = rejection(client.send('ack lost', { ack: true }));
       expect(client.unacknowledged).to.equal(1);
       await dropped;
       expect(client.state).to.equal('disconnected');
       expect(await inFlight).to.have.property('code', 'ERR_NOT_CONNECTED');
-      const later = await Promise.all([errorOf(client.send(1)), errorOf(client.request(2)), errorOf(client.send(3, { ack: true }))]);
+      const later = await Promise.all([rejection(client.send(1)), rejection(client.request(2)), rejection(client.send(3, { ack: true }))]);
       for (const err of later) expect(err).to.have.property('code', 'ERR_NOT_CONNECTED');
       expect(client.queued).to.equal(0);
       expect(client.unacknowledged).to.equal(0);

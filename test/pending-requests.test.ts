@@ -1,20 +1,10 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
-import FakeTimers, { type Clock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { createAbortError, PendingRequests } from '../src/pending-requests.js';
+import { fakeClockPerTest, rejection, timersCreatedBy } from './support/async.js';
 
 const MAX_ID = 0xffff_ffff;
-
-/** Resolves with what `promise` rejects with; fails if it fulfils. Attach it before the rejection happens. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 function abortListeners(signal: AbortSignal): number {
   return getEventListeners(signal, 'abort').length;
@@ -35,15 +25,7 @@ describe('createAbortError', () => {
 });
 
 describe('PendingRequests', () => {
-  let clock: Clock;
-
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  });
-
-  afterEach(() => {
-    clock.uninstall();
-  });
+  const clock = fakeClockPerTest();
 
   it('allocates ids 1, 2, 3, … and resolves the entry whose id matches', async () => {
     const pending = new PendingRequests<string>({ maxPending: 10 });
@@ -58,12 +40,12 @@ describe('PendingRequests', () => {
     expect(pending.has(a.id)).to.equal(true);
     expect(pending.has(c.id)).to.equal(true);
     expect(pending.size).to.equal(2);
-    expect(clock.countTimers()).to.equal(2);
+    expect(clock().countTimers()).to.equal(2);
     pending.resolve(a.id, 'ay');
     pending.resolve(c.id, 'see');
     expect(await Promise.all([a.promise, c.promise])).to.deep.equal(['ay', 'see']);
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('returns false and does nothing for unknown or already settled ids', async () => {
@@ -82,12 +64,12 @@ describe('PendingRequests', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const controller = new AbortController();
     const entry = pending.add(1000, controller.signal);
-    const caught = rejectionOf(entry.promise);
+    const caught = rejection(entry.promise);
     const error = new Error('remote failed');
     expect(pending.reject(entry.id, error)).to.equal(true);
     expect(await caught).to.equal(error);
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
   });
 
@@ -96,10 +78,10 @@ describe('PendingRequests', () => {
     const controller = new AbortController();
     const entry = pending.add(1000, controller.signal);
     expect(abortListeners(controller.signal)).to.equal(1);
-    expect(clock.countTimers()).to.equal(1);
+    expect(clock().countTimers()).to.equal(1);
     pending.resolve(entry.id, 7);
     expect(abortListeners(controller.signal)).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     controller.abort();
     expect(await entry.promise).to.equal(7);
   });
@@ -108,23 +90,23 @@ describe('PendingRequests', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const controller = new AbortController();
     const entry = pending.add(500, controller.signal);
-    const caught = rejectionOf(entry.promise);
-    clock.tick(499);
+    const caught = rejection(entry.promise);
+    clock().tick(499);
     expect(pending.has(entry.id)).to.equal(true);
-    clock.tick(1);
+    clock().tick(1);
     expect(pending.has(entry.id)).to.equal(false);
     const error = await caught;
     expect(error).to.be.instanceOf(HopwireError);
     expect(error).to.include({ code: ErrorCode.REQUEST_TIMEOUT, message: `request ${entry.id} timed out after 500 ms` });
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
   });
 
   it('names the request by its label in the timeout message', async () => {
     const pending = new PendingRequests({ maxPending: 10 });
-    const caught = rejectionOf(pending.add(250, undefined, 'ping').promise);
-    clock.tick(250);
+    const caught = rejection(pending.add(250, undefined, 'ping').promise);
+    clock().tick(250);
     expect(await caught).to.include({ code: ErrorCode.REQUEST_TIMEOUT, message: 'request ping timed out after 250 ms' });
   });
 
@@ -132,8 +114,8 @@ describe('PendingRequests', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const a = pending.add(0);
     const b = pending.add(Infinity);
-    expect(clock.countTimers()).to.equal(0);
-    clock.tick(2 ** 31);
+    expect(clock().countTimers()).to.equal(0);
+    clock().tick(2 ** 31);
     expect(pending.has(a.id) && pending.has(b.id)).to.equal(true);
     pending.rejectAll(new Error('done'));
     return Promise.allSettled([a.promise, b.promise]);
@@ -142,10 +124,10 @@ describe('PendingRequests', () => {
   it('caps a timeout longer than Node timers allow instead of firing at once', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const entry = pending.add(2 ** 40);
-    const caught = rejectionOf(entry.promise);
-    clock.tick(2 ** 31 - 2);
+    const caught = rejection(entry.promise);
+    clock().tick(2 ** 31 - 2);
     expect(pending.has(entry.id)).to.equal(true);
-    clock.tick(1);
+    clock().tick(1);
     expect(pending.has(entry.id)).to.equal(false);
     return caught;
   });
@@ -154,7 +136,7 @@ describe('PendingRequests', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const controller = new AbortController();
     const entry = pending.add(1000, controller.signal);
-    const caught = rejectionOf(entry.promise);
+    const caught = rejection(entry.promise);
     const reason = new Error('user cancelled');
     controller.abort(reason);
     expect(pending.has(entry.id)).to.equal(false);
@@ -162,7 +144,7 @@ describe('PendingRequests', () => {
     expect(error).to.include({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted' });
     expect((error as Error).cause).to.equal(reason);
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
   });
 
@@ -179,7 +161,7 @@ describe('PendingRequests', () => {
     expect(thrown).to.include({ name: 'AbortError', code: 'ABORT_ERR' });
     expect((thrown as Error).cause).to.equal(reason);
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(signal)).to.equal(0);
     expect(pending.add(0).id).to.equal(1); // no id was used up
   });
@@ -189,7 +171,7 @@ describe('PendingRequests', () => {
     const entries = [pending.add(1000), pending.add(1000), pending.add(1000)];
     expect(() => pending.add(1000)).to.throw(HopwireError).with.property('code', ErrorCode.TOO_MANY_PENDING);
     expect(pending.size).to.equal(3);
-    expect(clock.countTimers()).to.equal(3);
+    expect(clock().countTimers()).to.equal(3);
     pending.resolve(entries[0]!.id, 'done');
     const fourth = pending.add(1000);
     expect(pending.size).to.equal(3);
@@ -226,12 +208,12 @@ describe('PendingRequests', () => {
     const pending = new PendingRequests({ maxPending: 10 });
     const controller = new AbortController();
     const entries = [pending.add(1000, controller.signal), pending.add(2000, controller.signal), pending.add(0)];
-    const caught = entries.map((e) => rejectionOf(e.promise));
+    const caught = entries.map((e) => rejection(e.promise));
     expect(abortListeners(controller.signal)).to.equal(2);
     const error = new HopwireError(ErrorCode.CLOSED, 'closed');
     pending.rejectAll(error);
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
     for (const result of await Promise.all(caught)) expect(result).to.equal(error);
     pending.rejectAll(error); // empty: nothing happens
@@ -243,7 +225,7 @@ describe('PendingRequests', () => {
     setMaxListeners(1000, controller.signal); // one signal shared by 1,000 requests is deliberate here
     const entries = Array.from({ length: 1000 }, () => pending.add(5000, controller.signal));
     expect(new Set(entries.map((e) => e.id)).size).to.equal(1000);
-    expect(clock.countTimers()).to.equal(1000);
+    expect(clock().countTimers()).to.equal(1000);
     // A deterministic shuffle (LCG-driven Fisher–Yates).
     const order = entries.map((e) => e.id);
     let seed = 12345;
@@ -257,7 +239,7 @@ describe('PendingRequests', () => {
     const replies = await Promise.all(entries.map((e) => e.promise));
     expect(replies).to.deep.equal(entries.map((e) => `reply ${e.id}`));
     expect(pending.size).to.equal(0);
-    expect(clock.countTimers()).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
   });
 
@@ -274,21 +256,11 @@ describe('PendingRequests', () => {
 
 describe('PendingRequests timers (real)', () => {
   it('are unref()ed', async () => {
-    const realSetTimeout = globalThis.setTimeout;
-    const handles: NodeJS.Timeout[] = [];
-    const spy = (...args: Parameters<typeof setTimeout>): NodeJS.Timeout => {
-      const handle = realSetTimeout(...args);
-      handles.push(handle);
-      return handle;
-    };
-    globalThis.setTimeout = spy as typeof setTimeout;
-    const pending = new PendingRequests<number>({ maxPending: 10_000 });
-    let entry;
-    try {
-      entry = pending.add(60_000);
-    } finally {
-      globalThis.setTimeout = realSetTimeout;
-    }
+    const { result, timers: handles } = timersCreatedBy('setTimeout', () => {
+      const created = new PendingRequests<number>({ maxPending: 10_000 });
+      return { pending: created, entry: created.add(60_000) };
+    });
+    const { pending, entry } = result;
     expect(handles).to.have.length(1);
     expect(handles[0]!.hasRef()).to.equal(false);
     pending.resolve(entry.id, 1);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { type EventEmitter, once } from 'node:events';
-import { type Server as NetServer, type Socket, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   Client,
   type ClientEvents,
@@ -8,46 +7,17 @@ import {
   FrameDecoder,
   FrameKind,
   HopwireError,
-  MAGIC,
   type Server,
   type ServerEvents,
   type Session,
   encodeFrameToBuffer,
 } from '../src/index.js';
 import type { Frame } from '../src/index.js';
-import { closeAll, defer, rawSocket, startClient, startServer } from './support/net.js';
+import { nextEvent, rejection, within } from './support/async.js';
+import { closeAll, defer, rawServer, rawSocket, startClient, startServer } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
 // ---------------------------------------------------------------- helpers
-
-/** The arguments of the next `event` of a typed emitter. */
-function nextEvent<T extends Record<keyof T, unknown[]>, K extends keyof T & string>(emitter: EventEmitter<T>, event: K): Promise<T[K]> {
-  return once(emitter as NodeJS.EventEmitter, event) as Promise<T[K]>;
-}
-
-/** Fails with a clear message if `promise` has not settled within `ms` (a deadline, not a sleep). */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what}: still pending after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The error `promise` rejects with; fails if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** The HopwireError `promise` rejects with, checked to have `code`. */
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<HopwireError> {
@@ -102,33 +72,15 @@ class FrameReader {
   }
 }
 
-/** A raw TCP server; its accepted sockets are destroyed by closeAll(). */
-async function rawServer(): Promise<{ net: NetServer; port: number; accepted: Promise<Socket> }> {
-  const sockets: Socket[] = [];
+/** A raw TCP server (closeAll() closes it); `accepted` resolves with the first socket it accepts. */
+async function rawServerAccepting(): Promise<{ port: number; accepted: Promise<Socket> }> {
   let onAccept!: (socket: Socket) => void;
   const accepted = new Promise<Socket>((resolve) => (onAccept = resolve));
-  const net = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
+  const { port } = await rawServer((socket) => {
     onAccept(socket);
   });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { net, port: address.port, accepted };
+  return { port, accepted };
 }
-
-const HELLO_PAYLOAD = '{"version":1,"min":1,"caps":[]}';
 
 // ---------------------------------------------------------------- tests
 
@@ -259,7 +211,7 @@ describe('request / reply', () => {
       await called;
       expect(client.pendingRequests).to.equal(1);
       controller.abort();
-      const err = await within(2000, rejection(request), 'the aborted request');
+      const err = await within(rejection(request), 2000, 'the aborted request');
       expect(err).to.have.property('name', 'AbortError');
       expect(client.pendingRequests).to.equal(0);
       expect(client.connected).to.equal(true);
@@ -329,13 +281,13 @@ describe('request / reply', () => {
     it('a request to a server without a handler fails with ERR_NO_HANDLER at once', async () => {
       const { client } = await pair();
       // With timeout 0 it would wait forever if nobody answered.
-      await within(2000, rejectsWith(client.request('x', { timeout: 0 }), ErrorCode.NO_HANDLER), 'the request');
+      await within(rejectsWith(client.request('x', { timeout: 0 }), ErrorCode.NO_HANDLER), 2000, 'the request');
       expect(client.pendingRequests).to.equal(0);
     });
 
     it('a request to a client without a handler fails with ERR_NO_HANDLER at once', async () => {
       const { session } = await pair();
-      await within(2000, rejectsWith(session.request('x', { timeout: 0 }), ErrorCode.NO_HANDLER), 'the request');
+      await within(rejectsWith(session.request('x', { timeout: 0 }), ErrorCode.NO_HANDLER), 2000, 'the request');
       expect(session.pendingRequests).to.equal(0);
     });
 
@@ -356,7 +308,7 @@ describe('request / reply', () => {
       const failed = rejection(client.request('x', { timeout: 0 }));
       await called;
       await session.close();
-      const err = await within(2000, failed, 'the request');
+      const err = await within(failed, 2000, 'the request');
       expect(err).to.be.instanceOf(HopwireError);
       expect([ErrorCode.NOT_CONNECTED, ErrorCode.CLOSED]).to.include((err as HopwireError).code);
       expect(client.pendingRequests).to.equal(0);
@@ -374,7 +326,7 @@ describe('request / reply', () => {
       await called;
       await server.close();
       for (const failed of failures) {
-        const err = await within(2000, failed, 'the request');
+        const err = await within(failed, 2000, 'the request');
         expect(err).to.be.instanceOf(HopwireError);
         expect([ErrorCode.NOT_CONNECTED, ErrorCode.CLOSED]).to.include((err as HopwireError).code);
       }
@@ -383,19 +335,19 @@ describe('request / reply', () => {
     });
 
     it('the peer socket is destroyed under a waiting request: ERR_NOT_CONNECTED, never a hang', async () => {
-      const { port, accepted } = await rawServer();
+      const { port, accepted } = await rawServerAccepting();
       const client = new Client({ port, reconnect: false });
       defer(() => client.close());
       const connecting = client.connect();
       const socket = await accepted;
       const frames = new FrameReader(socket);
       expect((await frames.next()).kind).to.equal(FrameKind.HELLO);
-      socket.write(Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: HELLO_PAYLOAD })]));
+      socket.write(HELLO);
       await connecting;
       const request = client.request('x', { timeout: 0 });
       expect((await frames.next()).kind).to.equal(FrameKind.REQUEST);
       socket.destroy();
-      await within(2000, rejectsWith(request, ErrorCode.NOT_CONNECTED), 'the request');
+      await within(rejectsWith(request, ErrorCode.NOT_CONNECTED), 2000, 'the request');
       expect(client.pendingRequests).to.equal(0);
     });
 
@@ -406,7 +358,7 @@ describe('request / reply', () => {
       const failed = rejection(session.request('x', { timeout: 0 }));
       await called;
       await client.close();
-      const err = await within(2000, failed, 'the request');
+      const err = await within(failed, 2000, 'the request');
       expect(err).to.be.instanceOf(HopwireError);
       expect([ErrorCode.NOT_CONNECTED, ErrorCode.CLOSED]).to.include((err as HopwireError).code);
       expect(session.pendingRequests).to.equal(0);
@@ -419,7 +371,7 @@ describe('request / reply', () => {
       const failures = [rejectsWith(client.request('a', { timeout: 0 }), ErrorCode.CLOSED), rejectsWith(client.request('b', { timeout: 0 }), ErrorCode.CLOSED)];
       await called;
       await client.close();
-      await within(2000, Promise.all(failures), 'the requests');
+      await within(Promise.all(failures), 2000, 'the requests');
       expect(client.pendingRequests).to.equal(0);
       await rejectsWith(client.request('after'), ErrorCode.CLOSED);
     });
@@ -467,7 +419,7 @@ describe('request / reply', () => {
   });
 
   it('replies and error replies for unknown ids are dropped: no crash, later messages still arrive', async () => {
-    const { port, accepted } = await rawServer();
+    const { port, accepted } = await rawServerAccepting();
     const client = new Client({ port, reconnect: false });
     defer(() => client.close());
     let disconnected = false;
@@ -477,7 +429,7 @@ describe('request / reply', () => {
     const frames = new FrameReader(socket);
     const hello = await frames.next();
     expect(hello.kind).to.equal(FrameKind.HELLO);
-    socket.write(Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: HELLO_PAYLOAD })]));
+    socket.write(HELLO);
     await connecting;
 
     const message = nextEvent<ClientEvents, 'message'>(client, 'message');

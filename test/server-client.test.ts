@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { type EventEmitter, once } from 'node:events';
-import { type Server as NetServer, Socket, createServer } from 'node:net';
+import { Socket } from 'node:net';
 import {
   Client,
   type ClientEvents,
@@ -16,22 +15,16 @@ import {
   type ServerEvents,
   type ServerMessageContext,
   Session,
-  encodeFrameToBuffer,
 } from '../src/index.js';
-import { LineReader, closeAll, defer, rawSocket, startClient, startServer, tempSocketPath } from './support/net.js';
+import { nextEvent } from './support/async.js';
+import { LineReader, closeAll, defer, rawServer, rawSocket, startClient, startServer, tempSocketPath } from './support/net.js';
+import { HELLO } from './support/wire.js';
 
 // ---------------------------------------------------------------- helpers
-
-/** The arguments of the next `event` of a typed emitter. */
-function nextEvent<T extends Record<keyof T, unknown[]>, K extends keyof T & string>(emitter: EventEmitter<T>, event: K): Promise<T[K]> {
-  return once(emitter as NodeJS.EventEmitter, event) as Promise<T[K]>;
-}
 
 /** True when A and B are the same type (a compile-time check that becomes a runtime `true`). */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the standard exact-type comparison
 type IsExact<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-
-const HELLO_REPLY = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
 
 /**
  * A raw TCP server acting as a hopwire server: answers the first client's
@@ -46,7 +39,6 @@ async function helloServer(): Promise<{
   bytesReach: (n: number) => Promise<void>;
 }> {
   const stats = { chunks: 0, bytes: 0, messages: 0 };
-  const sockets: Socket[] = [];
   const waiters: { done: () => boolean; resolve: () => void }[] = [];
   const check = (): void => {
     for (const w of [...waiters]) {
@@ -63,9 +55,7 @@ async function helloServer(): Promise<{
     });
   let markHello!: () => void;
   const helloDone = new Promise<void>((resolve) => (markHello = resolve));
-  const net: NetServer = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
+  const { port } = await rawServer((socket) => {
     const decoder = new FrameDecoder({ expectMagic: true, maxFrameBytes: 0xffff_ffff });
     let greeted = false;
     socket.on('data', (chunk: Buffer) => {
@@ -78,7 +68,7 @@ async function helloServer(): Promise<{
         for (const frame of decoder.push(chunk)) {
           if (frame.kind === FrameKind.HELLO && !greeted) {
             greeted = true;
-            socket.write(HELLO_REPLY);
+            socket.write(HELLO);
             markHello();
           } else if (frame.kind === FrameKind.MESSAGE) {
             stats.messages++;
@@ -88,21 +78,8 @@ async function helloServer(): Promise<{
       check();
     });
   });
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        net.close(() => {
-          resolve();
-        });
-      }),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  const address = net.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
   return {
-    port: address.port,
+    port,
     stats,
     helloDone,
     messagesReach: (n) => until(() => stats.messages >= n),

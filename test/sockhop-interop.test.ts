@@ -4,10 +4,9 @@
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { Client, Server } from '../src/index.js';
-import { LineReader, closeAll, defer, rawSocket } from './support/net.js';
+import { LineReader, closeAll, defer, freePort, rawSocket } from './support/net.js';
 
 const require = createRequire(import.meta.url);
 
@@ -54,17 +53,6 @@ class Widget {
   total(n: number): number {
     return n * this.price;
   }
-}
-
-/** A free loopback port (sockhop treats port 0 as its default, 50000). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => probe.close(() => { resolve(); }));
-  return port;
 }
 
 /** A sockhop client that closeAll() disconnects, including the reconnect timer sockhop never clears. */

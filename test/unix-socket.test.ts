@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Server } from '../src/index.js';
+import { rejection } from './support/async.js';
 import { closeAll, defer, tempDir, tempSocketPath } from './support/net.js';
 
 /** Leaves a stale socket file at `path`: a child listens on it and is SIGKILLed. */
@@ -41,10 +42,7 @@ describe('Unix sockets', () => {
     await first.listen();
     const second = new Server({ path });
     defer(() => second.close());
-    const err = await second.listen().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(second.listen());
     expect(err).to.have.property('code', 'EADDRINUSE');
     const client = new Client({ path });
     defer(() => client.close());
@@ -57,10 +55,7 @@ describe('Unix sockets', () => {
     writeFileSync(path, 'data');
     const server = new Server({ path });
     defer(() => server.close());
-    const err = await server.listen().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(server.listen());
     expect(err).to.have.property('code', 'EADDRINUSE');
     expect(existsSync(path)).to.equal(true);
   });
@@ -133,10 +128,7 @@ describe('teardown', () => {
     expect(server.sessions).to.have.length(0);
     expect(server.listening).to.equal(false);
     expect(client.state).to.equal('closed');
-    const err = await client.send(1).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(client.send(1));
     expect(err).to.have.property('code', 'ERR_CLOSED');
     // (a closed TCPServerWrap lingers in this list in plain Node too, so only sockets are checked)
     const sockets = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap');

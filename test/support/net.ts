@@ -1,10 +1,11 @@
 /**
  * Shared helpers for tests that use real sockets: servers on port 0, temp
- * Unix socket paths, raw sockets acting as `nc`, and awaiting events.
+ * Unix socket paths, raw servers and raw sockets acting as `nc`, and awaiting
+ * events.
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Socket, connect } from 'node:net';
+import { type Server as NetServer, type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ClientOptions, Server, type ServerOptions } from '../../src/index.js';
@@ -54,6 +55,61 @@ export async function startClient(options: ClientOptions): Promise<Client> {
   defer(() => client.close());
   await client.connect();
   return client;
+}
+
+/**
+ * A plain TCP server on 127.0.0.1 (not hopwire: a hand-written peer) that
+ * closeAll() closes, destroying every socket in `sockets` first.
+ *
+ * @param onSocket - Called with each accepted socket, which is already in
+ *   `sockets` and has its errors swallowed (a test may destroy it mid-write).
+ *   Push any other socket to `sockets` to have closeAll() destroy it too.
+ * @param port - The port to listen on; 0 (the default) for any free one.
+ */
+export async function rawServer(
+  onSocket: (socket: Socket, sockets: Socket[]) => void = () => undefined,
+  port = 0,
+): Promise<{ net: NetServer; port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const net = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    onSocket(socket, sockets);
+  });
+  defer(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        net.close(() => {
+          resolve();
+        });
+      }),
+  );
+  net.listen(port, '127.0.0.1');
+  await once(net, 'listening');
+  const address = net.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return { net, port: address.port, sockets };
+}
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on: one the system just gave
+ * out, closed again before it returns. For a server that is down (connects
+ * are refused), or to listen on later; unlike port 0, it is a real number
+ * (sockhop, for one, reads 0 as its default port).
+ */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const address = probe.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  await new Promise<void>((resolve) =>
+    probe.close(() => {
+      resolve();
+    }),
+  );
+  return address.port;
 }
 
 /** A raw TCP or Unix socket, as `nc` would be; destroyed by closeAll(). */

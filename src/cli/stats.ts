@@ -6,19 +6,10 @@
  * @module
  */
 import { get } from 'node:http';
-
-/** Help text of `hopwire stats`. */
-export const STATS_HELP = `Usage: hopwire stats --metrics-url URL [--json] [--interval MS] [--count N]
-
-Shows a running server's figures: sessions, messages and bytes per second,
-requests, errors. The server must serve its metrics over HTTP: start it with
-the option  metrics: { port: 9464 }  and pass its URL here.
-
-Options:
-  --metrics-url URL  the server's metrics endpoint, e.g. http://127.0.0.1:9464/metrics
-  --json             print one snapshot as JSON (metric name → value) and exit
-  --interval MS      refresh interval of the table (default 1000)
-  --count N          stop after N refreshes (default: until Ctrl-C)`;
+import { performance } from 'node:perf_hooks';
+import { type Command, type Values, UsageError, flag, integer, str } from './args.js';
+import { EXIT_OK, onSignals } from './exit.js';
+import { out } from './output.js';
 
 /** Metric samples by name (with labels, as in the exposition: `name{label="v"}`). */
 export type Samples = Record<string, number>;
@@ -89,3 +80,42 @@ export function renderTable(now: Samples, before: Samples | undefined, seconds: 
   if (uptime !== undefined) lines.push(`${'uptime (s)'.padEnd(24)}${uptime.toFixed(0).padStart(14)}`);
   return lines.join('\n');
 }
+
+async function runStats(values: Values): Promise<number> {
+  const url = str(values, 'metrics-url');
+  if (url === undefined) throw new UsageError('stats needs --metrics-url URL (the server\'s metrics endpoint)', 'stats');
+  if (flag(values, 'json')) {
+    out(JSON.stringify(await fetchSamples(url), null, 2));
+    return EXIT_OK;
+  }
+  const interval = integer(values, 'interval', 'stats', 50, 3_600_000) ?? 1000;
+  const count = integer(values, 'count', 'stats', 1, Number.MAX_SAFE_INTEGER);
+  const tty = process.stdout.isTTY;
+  let before: Awaited<ReturnType<typeof fetchSamples>> | undefined;
+  let at = performance.now();
+  const stop = { requested: false }; // set by a signal while the loop waits
+  const off = onSignals(() => {
+    stop.requested = true;
+  });
+  try {
+    for (let n = 0; !stop.requested && (count === undefined || n < count); n++) {
+      if (n > 0) await new Promise((resolve) => setTimeout(resolve, interval));
+      const now = await fetchSamples(url);
+      const t = performance.now();
+      const table = renderTable(now, before, (t - at) / 1000);
+      out(tty ? `\x1b[2J\x1b[H${url}\n${table}` : `${table}\n`);
+      before = now;
+      at = t;
+    }
+  } finally {
+    off();
+  }
+  return EXIT_OK;
+}
+
+/** `hopwire stats`. */
+export const stats: Command = {
+  options: { 'metrics-url': { type: 'string' }, json: { type: 'boolean' }, interval: { type: 'string' }, count: { type: 'string' } },
+  positionals: false,
+  run: runStats,
+};
