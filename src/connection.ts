@@ -21,7 +21,8 @@ import { LineDecoder, encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
-import { SockhopPeer } from './sockhop-peer.js';
+import { type SockhopChannel, SockhopPeer } from './sockhop-peer.js';
+import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
 import { encodeLinesMessage, encodeValueFrame, frameOf, toError } from './wire.js';
@@ -107,6 +108,7 @@ export class Connection {
   #frames: FrameDecoder | undefined;
   #lines: LineDecoder | undefined;
   #sockhop: SockhopPeer | undefined;
+  #jsonRpc: JsonRpcPeer | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #handshake: Handshake;
   /** What this connection counted (see `stats()` on Session and Client). */
@@ -257,9 +259,10 @@ export class Connection {
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (this.#sockhop !== undefined && this.#state === 'ready') {
+    const dialect = this.#sockhop ?? this.#jsonRpc;
+    if (dialect !== undefined && this.#state === 'ready') {
       this.counters.requestsSent++;
-      return this.#sockhop.request(value, options);
+      return dialect.request(value, options);
     }
     let encoded: EncodedValue;
     let ids: number[];
@@ -306,7 +309,7 @@ export class Connection {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.#protocol === 'lines') {
-      return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests (use envelope: "sockhop" for sockhop peers)'));
+      return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests (turn on jsonRpc, or envelope: "sockhop" for sockhop peers)'));
     }
     let id: number;
     let promise: Promise<unknown>;
@@ -412,11 +415,21 @@ export class Connection {
       if (this.#state !== 'ready') return;
       if (r.ok && this.#sockhop !== undefined) {
         this.#receiveSockhop(r.value, this.#sockhop);
+      } else if (r.ok && this.#jsonRpc?.receive(r.value) === true) {
+        // a JSON-RPC request, notification or response: handled
       } else if (r.ok) {
         this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
       } else {
         debug('lines peer sent invalid JSON: %s', r.error.message);
         this.counters.decodeErrors++;
+        if (this.#settings.invalidLines === 'close') {
+          this.#protocolError(r.error);
+          return;
+        }
+        if (this.#jsonRpc !== undefined) {
+          this.#writeRaw(encodeLine(JsonRpcPeer.parseError(r.error.message), this.#settings.sendTerminator));
+          continue;
+        }
         this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
       }
     }
@@ -678,13 +691,15 @@ export class Connection {
     }
     this.#protocol = 'lines';
     this.#lines = new LineDecoder({ terminator: this.#settings.receiveTerminator, maxLineBytes: this.#settings.maxLineBytes });
-    if (this.#settings.envelope === 'sockhop') this.#sockhop = this.#newSockhopPeer();
+    if (this.#settings.envelope === 'sockhop') this.#sockhop = new SockhopPeer(this.#linesChannel());
+    else if (this.#settings.jsonRpc) this.#jsonRpc = new JsonRpcPeer(this.#linesChannel());
     this.#becomeReady();
   }
 
-  #newSockhopPeer(): SockhopPeer {
+  /** What the lines dialects (sockhop envelope, JSON-RPC) need from this connection. */
+  #linesChannel(): SockhopChannel {
     const meta = (type: string, known: boolean): ReceiveMeta => ({ type, known, unknownTypes: [], protocol: 'lines' });
-    return new SockhopPeer({
+    return {
       codec: this.#settings.codec,
       pending: this.#pending,
       requestTimeout: this.#settings.requestTimeout,
@@ -713,7 +728,7 @@ export class Connection {
         });
         return { result: settled };
       },
-    });
+    };
   }
 
   #becomeReady(): void {

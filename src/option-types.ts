@@ -112,6 +112,21 @@ export interface CommonOptions {
    */
   envelope?: 'none' | 'sockhop';
   /**
+   * JSON-RPC 2.0 for JSON-lines peers: lines with `"jsonrpc":"2.0"` and a
+   * `method` are requests (with `id`) or notifications, answered with
+   * `result`/`error` lines; a lines client's `request({ method, params })`
+   * sends one. See `docs/raw-clients.md`.
+   * @default false
+   */
+  jsonRpc?: boolean;
+  /**
+   * What a JSON-lines peer gets for a line that is not valid JSON: an error
+   * line back, the session staying open (`'reply'`), or a closed session
+   * (`'close'`).
+   * @default 'reply'
+   */
+  invalidLines?: 'reply' | 'close';
+  /**
    * A shared secret: both sides prove they know it (HMAC-SHA256 challenge–
    * response in the hello) without sending it. A peer without it is refused
    * with `ERR_AUTH`.
@@ -222,6 +237,8 @@ export interface ResolvedCommon {
   readonly maxRemoteFunctions: number;
   readonly secret: Buffer | undefined;
   readonly envelope: 'none' | 'sockhop';
+  readonly jsonRpc: boolean;
+  readonly invalidLines: 'reply' | 'close';
 }
 
 /** Where a socket lives. */

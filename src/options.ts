@@ -142,6 +142,8 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     maxRemoteFunctions: integer(o.maxRemoteFunctions, 'maxRemoteFunctions', DEFAULTS.maxRemoteFunctions, 0),
     secret: resolveSecret(o.secret),
     envelope: oneOf(o.envelope, 'envelope', ['none', 'sockhop'] as const, 'none'),
+    jsonRpc: boolean(o.jsonRpc, 'jsonRpc', false),
+    invalidLines: oneOf(o.invalidLines, 'invalidLines', ['reply', 'close'] as const, 'reply'),
   };
 }
 
