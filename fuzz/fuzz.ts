@@ -563,7 +563,7 @@ function runFrames(input: Buffer, chunks: readonly Buffer[], options: FrameDecod
       return { frames, error: checkFailed(decoder, err, input, options) };
     }
     for (const frame of out) {
-      if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~FrameFlags.TAGGED) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
+      if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~(FrameFlags.TAGGED | FrameFlags.STREAM)) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
         finding('FrameDecoder returned an invalid frame', input, { kind: frame.kind, flags: frame.flags });
       }
       frames.push(frame);

@@ -335,6 +335,26 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.#conn?.release(f) ?? false;
   }
 
+  /**
+   * Sends a request whose handler may answer with a stream (an async
+   * iterable or generator, on hopwire servers; a sockhop 1.8 request stream
+   * with `envelope: 'sockhop'`), and yields each item as it arrives. Needs a
+   * connection (it is not queued). The timeout covers the whole stream.
+   *
+   * @example
+   * ```ts
+   * for await (const row of client.requestStream({ query: 'all' })) console.log(row);
+   * ```
+   */
+  requestStream(value: unknown, options: RequestOptions = {}): AsyncIterableIterator<unknown> {
+    const member = this.#pool === undefined ? this : this.#member(this.#pool);
+    const conn = member === undefined ? undefined : member.#liveConn();
+    if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
+    const it = new MessageIterator<unknown>(1, () => undefined);
+    it.fail(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
+    return it;
+  }
+
   /** Messages and requests waiting in the offline queue. */
   get queued(): number {
     return this.#pool === undefined ? this.#outbox.queued : this.stats().queued;

@@ -21,7 +21,8 @@ import { LineDecoder, encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
-import { type SockhopChannel, SockhopPeer } from './sockhop-peer.js';
+import { type SockhopChannel, SockhopPeer, isStream } from './sockhop-peer.js';
+import { MessageIterator } from './message-iterator.js';
 import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
@@ -29,6 +30,9 @@ import { encodeLinesMessage, encodeValueFrame, frameOf, toError } from './wire.j
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
+
+/** Most stream items buffered for a `requestStream()` loop that falls behind (then `ERR_QUEUE_FULL`). */
+const STREAM_BUFFER = 65_536;
 
 /** The frame size limit while the hello is under way. */
 const HELLO_MAX_FRAME_BYTES = 64 * 1024;
@@ -117,6 +121,8 @@ export class Connection {
   lastActivity = Date.now();
   readonly #writer: SocketWriter;
   readonly #functions: RemoteFunctions;
+  /** Requests answered with a stream: their items go here. */
+  readonly #streams = new Map<number, MessageIterator<unknown>>();
   #incoming = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
@@ -279,6 +285,51 @@ export class Connection {
     };
     reply.then(release, release);
     return reply;
+  }
+
+  /**
+   * Sends a request whose handler may answer with a stream (an async iterable
+   * or a generator): yields each item as it arrives. A handler that returns a
+   * plain value gives one item. The timeout covers the whole stream (0: none).
+   */
+  requestStream(value: unknown, options: RequestOptions = {}): AsyncIterableIterator<unknown> {
+    const it = new MessageIterator<unknown>(STREAM_BUFFER, () => undefined);
+    if (this.#sockhop !== undefined && this.#state === 'ready') {
+      this.counters.requestsSent++;
+      this.#sockhop.requestStream(value, it, options);
+      return it;
+    }
+    const refusal = this.#refuseSend() ?? this.#bufferFull() ?? (this.#protocol === 'lines' ? new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests') : undefined);
+    if (refusal !== undefined) {
+      it.fail(refusal);
+      return it;
+    }
+    let e: EncodedValue;
+    let entry: { id: number; promise: Promise<unknown> };
+    try {
+      e = this.#settings.codec.encode(value, this.#export);
+      entry = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal);
+    } catch (err) {
+      it.fail(toError(err));
+      return it;
+    }
+    const { id, promise } = entry;
+    this.#streams.set(id, it);
+    promise.then(
+      () => {
+        this.#streams.delete(id);
+        it.end();
+      },
+      (err: unknown) => {
+        this.#streams.delete(id);
+        it.fail(toError(err));
+      },
+    );
+    this.counters.requestsSent++;
+    this.#write(encodeFrame({ kind: FrameKind.REQUEST, flags: (e.tagged ? FrameFlags.TAGGED : 0) | FrameFlags.STREAM, id, type: e.type, payload: e.payload, attachments: e.attachments })).catch((err: unknown) =>
+      this.#pending.reject(id, toError(err)),
+    );
+    return it;
   }
 
   /** Stops serving a function this side sent inside a value; later calls from the peer get `ERR_RELEASED`. */
@@ -535,6 +586,12 @@ export class Connection {
       this.#pending.reject(frame.id, err as Error);
       throw err;
     }
+    const stream = this.#streams.get(frame.id);
+    if (stream !== undefined && (frame.flags & FrameFlags.STREAM) !== 0) {
+      stream.push(value);
+      return;
+    }
+    if (stream !== undefined && value !== undefined) stream.push(value); // the last item, if the final reply has one
     if (this.#pending.resolve(frame.id, value)) this.counters.requestsAnswered++;
   }
 
@@ -559,11 +616,14 @@ export class Connection {
       return;
     }
     this.#handlerStarted();
+    const wantsStream = (frame.flags & FrameFlags.STREAM) !== 0;
     Promise.resolve(result).then(
       (reply) => {
         this.#handlerDone();
         this.counters.requestsHandled++;
-        this.#writeReply(id, reply);
+        if (!isStream(reply)) this.#writeReply(id, reply);
+        else if (wantsStream) void this.#writeStream(id, reply);
+        else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
       },
       (err: unknown) => {
         this.#handlerDone();
@@ -647,6 +707,20 @@ export class Connection {
 
   #writeControl(kind: FrameKind, payload = ''): void {
     this.#writeRaw(...encodeFrame({ kind, payload }));
+  }
+
+  /** Sends each item of a handler's stream as a REPLY with the STREAM flag, then a final REPLY. */
+  async #writeStream(id: number, items: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
+    try {
+      for await (const item of items) {
+        if (this.#state !== 'ready') return;
+        const e = this.#settings.codec.encode(item, this.#export);
+        await this.#write(encodeFrame({ kind: FrameKind.REPLY, flags: (e.tagged ? FrameFlags.TAGGED : 0) | FrameFlags.STREAM, id, type: e.type, payload: e.payload, attachments: e.attachments }));
+      }
+      this.#writeReply(id, undefined);
+    } catch (err) {
+      this.#writeError(id, err);
+    }
   }
 
   #writeReply(id: number, reply: unknown): void {

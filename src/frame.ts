@@ -73,10 +73,16 @@ export const MAX_FRAME_KIND: number = FrameKind.AUTH;
 export const FrameFlags = {
   /** The payload holds tagged values (`{"$hw": …}`) that the receiver must revive. */
   TAGGED: 0x01,
+  /**
+   * Streams. On a REQUEST: the requester takes a stream of replies. On a
+   * REPLY: one item of the stream; more replies follow (the last REPLY of a
+   * stream has the flag clear).
+   */
+  STREAM: 0x02,
 } as const;
 
 /** Mask of the flag bits this version defines. */
-export const KNOWN_FLAGS: number = FrameFlags.TAGGED;
+export const KNOWN_FLAGS: number = FrameFlags.TAGGED | FrameFlags.STREAM;
 
 /** A decoded frame. Buffers may share memory with the bytes they came from. */
 export interface Frame {

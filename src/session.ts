@@ -147,6 +147,14 @@ export class Session {
     return this.#conn.send(value);
   }
 
+  /**
+   * Sends a request whose handler may answer with a stream (an async
+   * iterable or generator); yields each item as it arrives.
+   */
+  requestStream(value: unknown, options?: RequestOptions): AsyncIterableIterator<unknown> {
+    return this.#conn.requestStream(value, options);
+  }
+
   /** Sends a request to this peer (it needs a handler: `client.handle(fn)`). */
   request(value: unknown, options?: RequestOptions): Promise<unknown> {
     return this.#conn.request(value, options);

@@ -9,6 +9,8 @@
  */
 import type { Codec } from './codec.js';
 import type { PendingRequests } from './pending-requests.js';
+import type { MessageIterator } from './message-iterator.js';
+import { randomUUID } from 'node:crypto';
 import {
   SOCKHOP_ERROR_TYPE,
   type SockhopInbound,
@@ -40,6 +42,8 @@ export interface SockhopChannel {
 /** The sockhop dialect of one connection. */
 export class SockhopPeer {
   readonly #channel: SockhopChannel;
+  readonly #streams = new Map<string, MessageIterator<unknown>>();
+  readonly #stops = new Map<string, () => void>();
 
   /** @param channel - the connection's side */
   constructor(channel: SockhopChannel) {
@@ -75,6 +79,38 @@ export class SockhopPeer {
   }
 
   /**
+   * Sends a sockhop 1.8 request (`SockhopRequest`); each `SockhopResponsePacket`
+   * for it goes into `into`, which ends with the packet marked `last`.
+   */
+  requestStream(value: unknown, into: MessageIterator<unknown>, options: RequestOptions = {}): void {
+    const uuid = randomUUID();
+    const { type, data } = this.#channel.codec.toPlain(value);
+    this.#streams.set(uuid, into);
+    const timeout = options.timeout ?? this.#channel.requestTimeout;
+    const timer =
+      timeout > 0 && timeout !== Infinity
+        ? setTimeout(() => {
+            this.#streams.delete(uuid);
+            into.fail(new HopwireError(ErrorCode.REQUEST_TIMEOUT, `stream request timed out after ${String(timeout)} ms`));
+          }, Math.min(timeout, 2 ** 31 - 1))
+        : undefined;
+    timer?.unref();
+    const stop = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      this.#streams.delete(uuid);
+    };
+    this.#stops.set(uuid, stop);
+    this.#channel.signal.addEventListener('abort', () => {
+      stop();
+      into.fail(new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection closed during the stream'));
+    }, { once: true });
+    this.#channel.writeLine({ type: 'SockhopRequest', data: { uuid, type, data } }).catch((err: unknown) => {
+      stop();
+      into.fail(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /**
    * Handles one parsed line.
    *
    * @throws HopwireError `ERR_DECODE` when it is not a sockhop envelope, or
@@ -91,8 +127,23 @@ export class SockhopPeer {
       case 'callback-reply':
         this.#onCallbackReply(inbound);
         return;
-      case 'stream-packet':
-        return; // hopwire makes no stream requests of its own; stray packets are dropped
+      case 'stream-packet': {
+        const into = this.#streams.get(inbound.uuid);
+        if (into === undefined) return; // a stray packet: dropped
+        if (inbound.type === SOCKHOP_ERROR_TYPE) {
+          const d = inbound.data as { message?: unknown } | null;
+          this.#stops.get(inbound.uuid)?.();
+          into.fail(new HopwireError(ErrorCode.REMOTE, typeof d?.message === 'string' ? d.message : 'remote error'));
+          return;
+        }
+        into.push(this.#channel.codec.fromPlain(inbound.type, inbound.data).value);
+        if (inbound.last) {
+          this.#stops.get(inbound.uuid)?.();
+          this.#stops.delete(inbound.uuid);
+          into.end();
+        }
+        return;
+      }
       case 'stream-request':
         this.#onStreamRequest(inbound);
         return;
@@ -172,7 +223,7 @@ export class SockhopPeer {
 }
 
 /** An async iterable or an iterator object (a generator): streamed packet by packet. Arrays, Maps and Sets are values. */
-function isStream(v: unknown): v is AsyncIterable<unknown> | Iterable<unknown> {
+export function isStream(v: unknown): v is AsyncIterable<unknown> | Iterable<unknown> {
   if (typeof v !== 'object' || v === null) return false;
   if (Symbol.asyncIterator in v) return true;
   return Symbol.iterator in v && typeof (v as { next?: unknown }).next === 'function';

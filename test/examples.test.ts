@@ -110,4 +110,16 @@ describe('examples', function () {
     expect(out).to.match(/^\[summary\] {2}server 1 handled #1 #2 #3; server 2 handled #3 #4 #5 #6 #7$/m);
     expect(out).to.include('[summary]  every message arrived: true');
   });
+
+  it('sockhop-migration.ts: a hopwire server with the sockhop envelope serves a real sockhop 1.8.4 client', async () => {
+    const out = await ok('sockhop-migration.ts');
+    expect(out).to.match(/^\[server\] {2}listening on port \d+ with envelope 'sockhop'$/m);
+    expect(out).to.include("[server]  session #1 connected (protocol 'lines')");
+    expect(out).to.include('[server]  got a Widget: instanceof Widget true, total(3) = 6');
+    expect(out).to.include('[server]  handle({"values":[1,2,3,4]}) → sum 10');
+    expect(out).to.include(`[sockhop] callback got {"sum":10} (meta.type 'Object')`);
+    expect(out).to.include("[server]  sendAll(new Widget('nut', 0.25)) written to 1 session(s)");
+    expect(out).to.include(`[sockhop] receive {"name":"nut","price":0.25} (meta.type 'Widget')`);
+    expect(out).to.include('[server]  closed; the process exits by itself');
+  });
 });

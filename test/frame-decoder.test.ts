@@ -407,7 +407,7 @@ describe('FrameDecoder', () => {
       });
     }
 
-    for (const flags of [0x02, 0x03, 0x80, 0xfe, 0xff]) {
+    for (const flags of [0x04, 0x05, 0x80, 0xfe, 0xff]) {
       it(`rejects reserved flag bits 0x${flags.toString(16)}`, () => {
         expectProtocolError(Buffer.concat([rawHeader({ length: 18, flags, payloadLength: 2 }), body(2)]));
       });
@@ -578,7 +578,7 @@ describe('FrameDecoder', () => {
           return { frames, error: err };
         }
         for (const frame of out) {
-          if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~FrameFlags.TAGGED) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
+          if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~(FrameFlags.TAGGED | FrameFlags.STREAM)) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
           frames.push(plain(frame));
         }
         if (decoder.failed) {
