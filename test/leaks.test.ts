@@ -94,11 +94,14 @@ describe('leaks', () => {
       () => {
         const now = activeResources();
         const created = handles.counts();
-        return now.sockets === before.sockets && now.timers === before.timers && created.sockets === 0 && created.timers === 0;
+        return now.sockets <= before.sockets && now.timers <= before.timers && created.sockets === 0 && created.timers === 0;
       },
       'sockets and timers to be released',
     ).catch(() => undefined); // the assertions below say what is left
-    expect(activeResources()).to.deep.equal(before);
+    // Not above the baseline: timers of earlier tests may expire meanwhile, so "equal" would be flaky.
+    const after = activeResources();
+    expect(after.sockets, 'sockets open after the cycles').to.be.at.most(before.sockets);
+    expect(after.timers, 'timers pending after the cycles').to.be.at.most(before.timers);
     expect(handles.counts(), 'TCP handles and timers (ref’d or not) created during the cycles and still open').to.deep.equal({ sockets: 0, timers: 0 });
     expect(server.sessions).to.have.length(0);
     gc();
