@@ -29,6 +29,7 @@
  * value the codec encodes but cannot decode — prints the input as hex and
  * exits with status 1.
  */
+import { TYPED_ARRAYS } from '../src/codec-builtins.js';
 import { Codec } from '../src/codec.js';
 import { HopwireError } from '../src/errors.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
@@ -213,19 +214,7 @@ const codec = new Codec(registry);
 const STRINGS = ['', 'a', 'héllo', '😀', '$hw', '__proto__', 'constructor', '\u0000', '\n', '\r\n', '"', '\\', '\ud800', 'END', 'x'.repeat(40)];
 const KEYS = ['a', 'b', 'x', 'y', '$hw', '__proto__', 'constructor', 'toString', 'v', 'i', 't', 'n', '', '0'];
 const TYPE_NAMES = ['', '', 'Point', 'Hooked', 'Unregistered', 'Nope', '__proto__', 'constructor', 'hasOwnProperty', 'Ünïcødé', 'x'.repeat(255)];
-const TYPED = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
+const TYPED = Object.values(TYPED_ARRAYS);
 
 function randomString(r: Rng): string {
   if (r.chance(0.5)) return r.pick(STRINGS);
