@@ -122,4 +122,51 @@ describe('examples', function () {
     expect(out).to.include(`[sockhop] receive {"name":"nut","price":0.25} (meta.type 'Widget')`);
     expect(out).to.include('[server]  closed; the process exits by itself');
   });
+
+  it('routing-and-proxies.ts: handle(Order, fn), a catch-all, onMessage(Refund, fn), and a typed proxy', async () => {
+    const out = await ok('routing-and-proxies.ts');
+    expect(out).to.include("[server] handle(Order): 4× bolt, a real Order: true (type 'Order')");
+    expect(out).to.include(`[client] request(new Order('bolt', 4, 3)) → {"receipt":12}`);
+    expect(out).to.include(`[server] catch-all: type 'Refund', {"order":"nut","amount":2}`);
+    expect(out).to.include(`[client] request({ ping: 1 }) → {"handledBy":"catch-all","type":""}`);
+    expect(out).to.include('[server] onMessage(Refund): 12 back for bolt (session #');
+    expect(out.match(/onMessage\(Refund\)/g)).to.have.length(1);
+    expect(out).to.include('[client] api.add(2, 3) → 5');
+    expect(out).to.include("[client] api.describe(new Order('nut', 10, 0.5)) → 10× nut at 0.5 = 5 (argument rebuilt as an Order: true)");
+    expect(out).to.match(/^\[client\] api\.multiply\(6, 7\) rejected: ERR_NO_METHOD /m);
+    expect(out).to.include('[done] everything closed');
+  });
+
+  it('callbacks.ts: progress callbacks in a request, a callback in a server → client request, released functions', async () => {
+    const out = await ok('callbacks.ts');
+    for (const n of [1, 2, 3, 4]) {
+      expect(out).to.match(new RegExp(`^\\[client\\] progress ${n}/4 [#.]{4}$`, 'm'));
+      expect(out).to.include(`[server]   onProgress(${n}, 4) returned 'seen ${n}'`);
+    }
+    expect(out).to.include('[client] import finished: {"file":"big.csv","rows":4000}');
+    for (const file of ['/data/a.txt (120 bytes)', '/data/b.png (48213 bytes)', '/data/c.json (977 bytes)']) {
+      expect(out).to.include(`[server] the client found ${file}`);
+    }
+    expect(out).to.include('[server] the client listed 3 files');
+    expect(out).to.include('[client] asks the server to call the old onProgress → progress: ERR_RELEASED');
+    expect(out).to.include('[client] alert: disk 91% full');
+    expect(out).to.include('[client] asks the server to call the alert → alert: called');
+    expect(out).to.include('[client] release(alert) → true');
+    expect(out).to.include('[client] asks the server to call the alert → alert: ERR_RELEASED');
+  });
+
+  it('several-servers.ts: round-robin over three servers, and over the other two once one closes', async () => {
+    const out = await ok('several-servers.ts');
+    for (const s of ['A', 'B', 'C']) expect(out).to.match(new RegExp(`^\\[client\\] {3}connected to server ${s} \\(port \\d+\\)$`, 'm'));
+    const answered = (n: number): string | undefined => new RegExp(`^\\[client\\] {3}request #${n} answered by server ([ABC])$`, 'm').exec(out)?.[1];
+    const first = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(answered);
+    expect(first).to.deep.equal(['A', 'B', 'C', 'A', 'B', 'C', 'A', 'B', 'C']);
+    expect(out).to.include('[summary]  requests #1-#9 per server: A 3, B 3, C 3');
+    expect(out).to.match(/^\[client\] {3}disconnected from server B \(port \d+\): remote-closed$/m);
+    const after = [10, 11, 12, 13, 14, 15].map(answered);
+    expect(after).to.have.length(6);
+    for (const who of after) expect(who).to.be.oneOf(['A', 'C']);
+    expect(out).to.include('[summary]  requests #10-#15 per server: A 3, C 3');
+    expect(out).to.include('[done] the client and the servers are closed');
+  });
 });
