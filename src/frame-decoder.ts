@@ -57,6 +57,9 @@ const State = {
 } as const;
 type State = (typeof State)[keyof typeof State];
 
+/** Bytes of the whole fixed header, length field included. */
+const HEADER_BYTES_TOTAL = 4 + HEADER_REST_BYTES;
+
 /** The fields of a header, once read. */
 interface Header {
   length: number;
@@ -193,7 +196,7 @@ export class FrameDecoder {
       case State.MAGIC:
         return this.#readMagic();
       case State.LENGTH:
-        return this.#readLength();
+        return this.#readWholeFrame() ?? this.#readLength();
       case State.HEADER:
         return this.#readHeader();
       case State.BODY:
@@ -233,14 +236,20 @@ export class FrameDecoder {
 
   #readHeader(): boolean {
     if (this.#buffered < HEADER_REST_BYTES) return false;
-    const h = this.#consume(HEADER_REST_BYTES);
-    const kind = h[0] ?? 0;
-    const flags = h[1] ?? 0;
-    const typeLength = h.readUInt16BE(2);
-    const id = h.readUInt32BE(4);
-    const payloadLength = h.readUInt32BE(8);
-    const attachmentCount = h.readUInt16BE(12);
-    const reserved = h.readUInt16BE(14);
+    this.#header = this.#checkHeader(this.#length, this.#consume(HEADER_REST_BYTES), 0);
+    this.#state = State.BODY;
+    return true;
+  }
+
+  /** Reads and checks the 16 header bytes after the length field, at `at` in `h`. */
+  #checkHeader(length: number, h: Buffer, at: number): Header {
+    const kind = h[at] ?? 0;
+    const flags = h[at + 1] ?? 0;
+    const typeLength = h.readUInt16BE(at + 2);
+    const id = h.readUInt32BE(at + 4);
+    const payloadLength = h.readUInt32BE(at + 8);
+    const attachmentCount = h.readUInt16BE(at + 12);
+    const reserved = h.readUInt16BE(at + 14);
     if (kind === 0 || kind > MAX_FRAME_KIND) throw protocolError(`unknown frame kind ${kind}`);
     if ((flags & ~KNOWN_FLAGS) !== 0) throw protocolError(`reserved flag bits set (0x${flags.toString(16)})`);
     if (reserved !== 0) throw protocolError('reserved header field is not 0');
@@ -248,16 +257,32 @@ export class FrameDecoder {
     if (attachmentCount > this.#maxAttachments) {
       throw protocolError(`${attachmentCount} attachments exceed the limit of ${this.#maxAttachments}`);
     }
-    const body = this.#length - HEADER_REST_BYTES;
+    const body = length - HEADER_REST_BYTES;
     if (4 * attachmentCount + typeLength + payloadLength > body) {
-      throw protocolError(`frame length ${this.#length} is too short for its type name, payload and attachment table`);
+      throw protocolError(`frame length ${length} is too short for its type name, payload and attachment table`);
     }
     if (attachmentCount === 0 && typeLength + payloadLength !== body) {
-      throw protocolError(`frame length ${this.#length} does not match its type name and payload`);
+      throw protocolError(`frame length ${length} does not match its type name and payload`);
     }
-    this.#header = { length: this.#length, kind: kind as FrameKind, flags, typeLength, id, payloadLength, attachmentCount };
-    this.#state = State.BODY;
-    return true;
+    return { length, kind: kind as FrameKind, flags, typeLength, id, payloadLength, attachmentCount };
+  }
+
+  /**
+   * The common case, without intermediate views: a whole frame sits at the
+   * front of the first chunk. Same checks, in the same order, as the states.
+   */
+  #readWholeFrame(): Frame | undefined {
+    const first = this.#chunks[0];
+    if (first === undefined || first.length < HEADER_BYTES_TOTAL) return undefined;
+    const length = first.readUInt32BE(0);
+    if (length > this.#maxFrameBytes || length < HEADER_REST_BYTES || first.length < 4 + length) return undefined; // the states say why
+    const header = this.#checkHeader(length, first, 4);
+    const end = 4 + length;
+    const frame = parseBody(header, first.subarray(HEADER_BYTES_TOTAL, end));
+    this.#buffered -= end;
+    if (first.length === end) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(end);
+    return frame;
   }
 
   #readBody(): Frame | false {
