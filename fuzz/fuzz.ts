@@ -29,6 +29,7 @@
  * value the codec encodes but cannot decode — prints the input as hex and
  * exits with status 1.
  */
+import { mulberry32 } from './prng.js';
 import { TYPED_ARRAYS } from '../src/codec-builtins.js';
 import { Codec } from '../src/codec.js';
 import { HopwireError } from '../src/errors.js';
@@ -43,19 +44,11 @@ import { TypeRegistry } from '../src/type-registry.js';
 
 /** mulberry32: small, fast, good enough for fuzzing. */
 class Rng {
-  #a: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#a = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.#a = (this.#a + 0x6d2b79f5) >>> 0;
-    let t = this.#a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [0, n). */

@@ -9,6 +9,7 @@
  * Exits 1 if the good client sees any error, the server emits an error, or
  * the process would crash; prints what happened to the garbage connections.
  */
+import { mulberry32 } from './prng.js';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Client, FrameKind, MAGIC, Server, encodeFrameToBuffer } from '../src/index.js';
@@ -34,21 +35,9 @@ export interface LiveFuzzReport {
 
 const HELLO = Buffer.concat([MAGIC, encodeFrameToBuffer({ kind: FrameKind.HELLO, payload: '{"version":1,"min":1,"caps":[]}' })]);
 
-/** A small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs the live fuzz; resolves with what happened. */
 export async function runLiveFuzz(options: LiveFuzzOptions): Promise<LiveFuzzReport> {
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed);
   const int = (n: number): number => Math.floor(random() * n);
   const server = new Server({ port: 0, maxFrameBytes: 1024 * 1024, maxLineBytes: 64 * 1024, detectTimeout: 20, handshakeTimeout: 500 });
   server.handle((x) => x);

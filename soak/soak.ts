@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { mulberry32 } from '../fuzz/prng.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -79,18 +80,6 @@ export interface ChaosReport {
   /** Pacing requests (plain runs) that failed, by error code: they carry no seq. */
   readonly pacingFailures: Readonly<Record<string, number>>;
   readonly ms: number;
-}
-
-/** A small seeded PRNG (mulberry32), so a run can be repeated with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type ChildMessage =
@@ -261,7 +250,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { messages, restarts, ack } = options;
   const window = options.window ?? 20;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   // Each lifetime is killed after 1..perLife deliveries: even if every kill
   // loses a window of plain sends, the sum stays below what will be delivered.
   const perLife = Math.max(1, Math.floor((messages - restarts * (window + 1)) / Math.max(1, restarts)));
