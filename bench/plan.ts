@@ -2,22 +2,13 @@
  * The scenarios of the network benchmark, the contenders of each, and the
  * jobs that make one round of runs.
  */
-import type { ContenderName, Job, Payload, Transport, Workload } from './common.js';
+import type { ContenderName, Job } from './common.js';
 
-/** One line of the results: a scenario, with the contenders that take part. */
-export interface Scenario {
+/** One line of the results: a scenario (the fields of its jobs), with the contenders that take part. */
+export interface Scenario extends Omit<Job, 'scenario' | 'contender'> {
   /** Short id: `S1 tcp`, `S4`, `S7 classes`, … */
   readonly id: string;
   readonly title: string;
-  readonly workload: Workload;
-  readonly transport: Transport;
-  readonly payload: Payload;
-  readonly count: number;
-  readonly warm: number;
-  readonly window: number;
-  readonly connections: number;
-  readonly clientProcesses: number;
-  readonly latencies: boolean;
   /** What the rate counts. */
   readonly unit: string;
   readonly contenders: readonly ContenderName[];
