@@ -18,7 +18,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Backoff } from './backoff.js';
 import { Connection, type ConnectionHost, type ConnectionSettings, type ReceiveMeta } from './connection.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, rethrow } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -156,9 +156,7 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#onConnectionClose(conn, info);
       },
       onListenerError: (_conn, err) => {
-        process.nextTick(() => {
-          throw err;
-        });
+        rethrow(err);
       },
     };
   }

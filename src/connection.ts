@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { Handshake, type Hello } from './handshake.js';
@@ -26,7 +26,7 @@ import { MessageIterator } from './message-iterator.js';
 import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
-import { encodeLinesMessage, encodeValueFrame, frameOf, toError } from './wire.js';
+import { encodeLinesMessage, encodeValueFrame, frameOf } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
@@ -687,13 +687,16 @@ export class Connection {
     return new HopwireError(ErrorCode.BUFFER_FULL, `${held} bytes are waiting to be written (maxWriteBuffer ${this.#settings.maxWriteBuffer}): the peer reads too slowly`);
   }
 
+  /** What sends and pending requests get once the connection is closing or closed: ERR_CLOSED if this side closed it. */
+  #goneError(): HopwireError {
+    return this.#info?.reason === 'closed'
+      ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
+      : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info?.message ?? 'closing'}`);
+  }
+
   #refuseSend(): HopwireError | undefined {
     if (this.#state === 'ready') return undefined;
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      return this.#info?.reason === 'closed'
-        ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
-        : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info?.message ?? 'closing'}`);
-    }
+    if (this.#state === 'closing' || this.#state === 'closed') return this.#goneError();
     return new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection is not ready yet');
   }
 
@@ -850,7 +853,7 @@ export class Connection {
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
       this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
     }
-    this.#pending.rejectAll(this.#refuseSend() ?? new HopwireError(ErrorCode.CLOSED, 'closed'));
+    this.#pending.rejectAll(this.#goneError());
     this.#abort.abort();
     this.#writer.flush();
     this.#socket.end();
@@ -873,11 +876,7 @@ export class Connection {
     this.#info ??= { reason: 'remote-closed', message: 'the connection was lost' };
     this.#heartbeat?.stop();
     this.#clearTimer();
-    const err =
-      this.#info.reason === 'closed'
-        ? new HopwireError(ErrorCode.CLOSED, 'the connection was closed')
-        : new HopwireError(ErrorCode.NOT_CONNECTED, `the connection is gone: ${this.#info.message}`);
-    this.#pending.rejectAll(err);
+    this.#pending.rejectAll(this.#goneError());
     this.#functions.releaseAll();
     this.#abort.abort();
     this.#socket.off('data', this.#onData);

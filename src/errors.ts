@@ -112,3 +112,19 @@ export class HopwireError extends Error {
 export function isHopwireError(err: unknown, code?: ErrorCode): err is HopwireError {
   return err instanceof HopwireError && (code === undefined || err.code === code);
 }
+
+/** Anything thrown, as an Error (for promise rejections and `cause`s). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * A user's listener threw: let it surface as an uncaught exception, as a
+ * throwing EventEmitter listener does in Node, without the connection that
+ * delivered the event being torn down as if the peer had misbehaved.
+ */
+export function rethrow(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
+}

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import type { SockhopChannel } from './sockhop-peer.js';
 import type { RequestOptions } from './types.js';
 
@@ -54,10 +54,10 @@ export class JsonRpcPeer {
     try {
       entry = this.#channel.pending.add(options.timeout ?? this.#channel.requestTimeout, options.signal);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     const line = params === undefined ? { jsonrpc: '2.0', method, id: entry.id } : { jsonrpc: '2.0', method, params: this.#channel.codec.toPlain(params).data, id: entry.id };
-    this.#channel.writeLine(line).catch((err: unknown) => this.#channel.pending.reject(entry.id, err instanceof Error ? err : new Error(String(err))));
+    this.#channel.writeLine(line).catch((err: unknown) => this.#channel.pending.reject(entry.id, toError(err)));
     return entry.promise;
   }
 

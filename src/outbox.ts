@@ -9,7 +9,7 @@
 import type { Codec, EncodedValue } from './codec.js';
 import type { Connection } from './connection.js';
 import { encodeLinesMessage, frameOf } from './wire.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { OfflineQueue, type OfflineQueueLimits } from './offline-queue.js';
 import { createAbortError } from './pending-requests.js';
@@ -285,8 +285,4 @@ function encodedBytes(e: EncodedValue): number {
   let n = Buffer.byteLength(e.payload, 'utf8') + e.type.length;
   for (const a of e.attachments) n += a.byteLength;
   return n;
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

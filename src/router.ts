@@ -12,7 +12,7 @@
  */
 import type { Codec, EncodedValue } from './codec.js';
 import { NO_HANDLER } from './connection.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import type { Constructor } from './type-registry.js';
 import type { RequestOptions } from './types.js';
 
@@ -149,7 +149,7 @@ export function createProxy<T>(codec: Codec, request: (call: EncodedValue, optio
           try {
             call = { ...codec.encode({ m: prop, a: args }), type: CALL_TYPE };
           } catch (err) {
-            return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+            return Promise.reject(toError(err));
           }
           return request(call, options);
         };

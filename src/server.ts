@@ -13,7 +13,7 @@ import { encodeValueFrame } from './wire.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
 import { Broadcaster } from './broadcast.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
 import { FrameKind } from './frame.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './options.js';
 import { type ServerMessageContext, type ServerRequestContext, Session, type SessionOwner } from './session.js';
@@ -291,7 +291,7 @@ export class Server extends EventEmitter<ServerEvents> {
         else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
       }
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     return this.#broadcaster.send(sessions, (s) => (s.protocol === 'binary' ? binary : lines) ?? []);
   }
@@ -445,13 +445,6 @@ export class Server extends EventEmitter<ServerEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else debug('server error (no listener): %s', err.message);
   }
-}
-
-/** A listener of ours threw: let it surface as an uncaught exception, as Node does, without disturbing the connection. */
-function rethrow(err: unknown): void {
-  process.nextTick(() => {
-    throw err;
-  });
 }
 
 /** Whether `address` (IPv4-mapped IPv6 forms included) is on the allow-list. */

@@ -21,7 +21,7 @@ import {
   sockhopPing,
   sockhopResponsePacket,
 } from './sockhop-envelope.js';
-import { ErrorCode, HopwireError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import type { RequestOptions } from './types.js';
 
 /** What a {@link SockhopPeer} needs from its connection. */
@@ -69,12 +69,12 @@ export class SockhopPeer {
       plain = this.#channel.codec.toPlain(value);
       entry = this.#channel.pending.add(options.timeout ?? this.#channel.requestTimeout, options.signal);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     const { id, promise } = entry;
     this.#channel
       .writeLine(sockhopMessage(plain.type, plain.data, `hopwire-${id}`))
-      .catch((err: unknown) => this.#channel.pending.reject(id, err instanceof Error ? err : new Error(String(err))));
+      .catch((err: unknown) => this.#channel.pending.reject(id, toError(err)));
     return promise;
   }
 
@@ -106,7 +106,7 @@ export class SockhopPeer {
     }, { once: true });
     this.#channel.writeLine({ type: 'SockhopRequest', data: { uuid, type, data } }).catch((err: unknown) => {
       stop();
-      into.fail(err instanceof Error ? err : new Error(String(err)));
+      into.fail(toError(err));
     });
   }
 

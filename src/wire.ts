@@ -27,8 +27,3 @@ export function encodeLinesMessage(settings: Pick<ResolvedCommon, 'codec' | 'env
   const { type, data } = settings.codec.toPlain(value);
   return encodeLine(settings.envelope === 'sockhop' ? sockhopMessage(type, data) : data, settings.sendTerminator);
 }
-
-/** Anything thrown, as an Error. */
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
