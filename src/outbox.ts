@@ -282,7 +282,7 @@ function byteLength(parts: readonly Buffer[]): number {
 }
 
 function encodedBytes(e: EncodedValue): number {
-  let n = Buffer.byteLength(e.payload, 'utf8') + e.type.length;
+  let n = Buffer.byteLength(e.payload, 'utf8') + Buffer.byteLength(e.type, 'utf8');
   for (const a of e.attachments) n += a.byteLength;
   return n;
 }
