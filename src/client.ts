@@ -18,7 +18,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Backoff } from './backoff.js';
 import { Connection, type ConnectionHost, type ConnectionSettings, type ReceiveMeta } from './connection.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError, rethrow } from './errors.js';
+import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -26,6 +26,8 @@ import { Outbox } from './outbox.js';
 import { type Remote, type RouteKey, Router, createProxy } from './router.js';
 import { type ClientStats, addCounters, newCounters } from './stats.js';
 import { ServerPool } from './server-pool.js';
+import type { ClientTransport, ClientTransportHost } from './transport.js';
+import { type TransportName, createClientTransport } from './transports.js';
 import type { Endpoint } from './options.js';
 import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
@@ -106,6 +108,8 @@ export class Client extends EventEmitter<ClientEvents> {
   #router: Router<ClientMessageContext, ClientRequestContext>;
   /** With the `servers` option: one child client per server. */
   readonly #pool: ServerPool<Client> | undefined;
+  /** With `transport: 'udp'` or `nats`: what carries the messages instead of a socket. */
+  readonly #transport: ClientTransport | undefined;
   #connecting: Promise<void> | undefined;
   #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
@@ -143,6 +147,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect, Math.random, true);
     this.#router = new Router(this.options.codec);
     this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
+    this.#transport = this.options.transport === 'stream' ? undefined : this.#createTransport(this.options.transport);
     this.#host = {
       onReady: () => undefined,
       onMessage: (_conn, value, meta, _seq, reply) => {
@@ -163,6 +168,8 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Where the client is in its life. */
   get state(): ClientState {
+    const transport = this.#transport;
+    if (transport !== undefined && this.#state === 'connected' && !transport.connected) return 'reconnecting';
     const pool = this.#pool;
     if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
     if (pool.members.some((m) => m.connected)) return 'connected';
@@ -178,7 +185,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Requests waiting for a reply on the current connection. */
   get pendingRequests(): number {
     if (this.#pool !== undefined) return this.stats().pendingRequests;
-    return this.#conn?.pendingRequests ?? 0;
+    return this.#transport?.pendingRequests ?? this.#conn?.pendingRequests ?? 0;
   }
 
   /**
@@ -193,6 +200,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#pool !== undefined) return this.#connectPool(this.#pool);
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#connecting !== undefined) return this.#connecting;
+    if (this.#transport !== undefined) return this.#connectTransport(this.#transport);
     if (this.#state === 'reconnecting') return this.#nextConnect();
     this.#connecting = new Promise<void>((resolve, reject) => {
       this.#firstConnect = { resolve, reject };
@@ -256,6 +264,7 @@ export class Client extends EventEmitter<ClientEvents> {
       this.options.codec,
       (call, opts) => {
         if (this.#state === 'closed') return Promise.reject(closedError());
+        if (this.#transport !== undefined) return this.#transport.requestEncoded(call, opts);
         if (this.#pool !== undefined) {
           const member = this.#member(this.#pool);
           return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#liveConn(), member.#canQueue(), call);
@@ -282,6 +291,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   send(value: unknown, options: SendOptions = {}): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#transport !== undefined) return this.#transport.send(value, options);
     if (this.#pool !== undefined) return this.#member(this.#pool)?.send(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.send(value, options.ack === true, this.#liveConn(), this.#canQueue());
   }
@@ -297,6 +307,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
     if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#transport !== undefined) return this.#transport.request(value, options);
     if (this.#pool !== undefined) return this.#member(this.#pool)?.request(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
   }
@@ -309,16 +320,18 @@ export class Client extends EventEmitter<ClientEvents> {
     addCounters(totals, this.#ended);
     const conn = this.#conn;
     if (conn !== undefined) addCounters(totals, conn.counters);
-    const live = this.#liveConn();
+    const transport = this.#transport;
+    if (transport !== undefined) addCounters(totals, transport.counters);
+    const live = transport === undefined ? this.#liveConn() !== undefined : transport.connected;
     return {
       ...totals,
-      state: this.#state,
+      state: this.state,
       reconnects: Math.max(0, this.#connects - 1),
       queued: this.#outbox.queued,
       unacknowledged: this.#outbox.unacked,
-      pendingRequests: conn?.pendingRequests ?? 0,
+      pendingRequests: transport?.pendingRequests ?? conn?.pendingRequests ?? 0,
       bufferedBytes: conn?.writableLength ?? 0,
-      connectedMs: live === undefined ? 0 : Date.now() - this.#connectedAt,
+      connectedMs: live ? Date.now() - this.#connectedAt : 0,
     };
   }
 
@@ -330,7 +343,7 @@ export class Client extends EventEmitter<ClientEvents> {
   release(fn: (...args: never[]) => unknown): boolean {
     const f = fn as (...args: unknown[]) => unknown;
     if (this.#pool !== undefined) return this.#pool.members.map((m) => m.release(f)).some(Boolean);
-    return this.#conn?.release(f) ?? false;
+    return this.#transport?.release(f) ?? this.#conn?.release(f) ?? false;
   }
 
   /**
@@ -345,12 +358,13 @@ export class Client extends EventEmitter<ClientEvents> {
    * ```
    */
   requestStream(value: unknown, options: RequestOptions = {}): AsyncIterableIterator<unknown> {
+    const transport = this.#transport;
+    if (transport?.requestStream !== undefined && this.#state !== 'closed') return transport.requestStream(value, options);
+    if (transport !== undefined && this.#state !== 'closed') return failedIterator(new HopwireError(ErrorCode.UNSUPPORTED, `requestStream() is not available over ${this.options.transport}`));
     const member = this.#pool === undefined ? this : this.#member(this.#pool);
     const conn = member === undefined ? undefined : member.#liveConn();
     if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
-    const it = new MessageIterator<unknown>(1, () => undefined);
-    it.fail(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
-    return it;
+    return failedIterator(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
   }
 
   /** Messages and requests waiting in the offline queue. */
@@ -390,6 +404,7 @@ export class Client extends EventEmitter<ClientEvents> {
   async #close(): Promise<void> {
     this.#state = 'closed';
     if (this.#pool !== undefined) await Promise.all(this.#pool.members.map((m) => m.close()));
+    await this.#transport?.close();
     this.#backoff?.cancel();
     this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
     this.#outbox.rejectAll(closedError());
@@ -479,6 +494,50 @@ export class Client extends EventEmitter<ClientEvents> {
         });
       }
     });
+  }
+
+  /** The transport for `transport: 'udp'` or `nats`. */
+  #createTransport(transport: TransportName): ClientTransport {
+    const host: ClientTransportHost = {
+      settings: this.#settings,
+      onConnect: () => {
+        this.#state = 'connected';
+        this.#connects++;
+        this.#connectedAt = Date.now();
+        this.emit('connect', this.options.endpoint);
+      },
+      onDisconnect: (info) => {
+        if (this.#state !== 'closed') this.emit('disconnect', info, this.options.endpoint);
+      },
+      onMessage: (value, meta, reply) => {
+        this.#onMessage(value, meta, reply);
+      },
+      onRequest: (value, meta, signal) => this.#onRequest(value, meta, signal),
+      emitError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+    };
+    return createClientTransport(transport, host);
+  }
+
+  #connectTransport(transport: ClientTransport): Promise<void> {
+    this.#state = 'connecting';
+    this.#connecting = transport
+      .connect()
+      .then(
+        () => {
+          if (this.#state === 'closed') throw closedError();
+          this.#state = 'connected';
+        },
+        (err: unknown) => {
+          if (this.#state !== 'closed') this.#state = 'idle';
+          throw toError(err);
+        },
+      )
+      .finally(() => {
+        this.#connecting = undefined;
+      });
+    return this.#connecting;
   }
 
   #member(pool: ServerPool<Client>): Client | undefined {
@@ -670,6 +729,12 @@ export class Client extends EventEmitter<ClientEvents> {
 
 function closedError(): HopwireError {
   return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
+}
+
+function failedIterator(err: Error): AsyncIterableIterator<unknown> {
+  const it = new MessageIterator<unknown>(1, () => undefined);
+  it.fail(err);
+  return it;
 }
 
 function poolDown(): HopwireError {

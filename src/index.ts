@@ -57,6 +57,9 @@ export type {
   PingOptions,
   ReconnectOptions,
   ServerOptions,
+  NatsOptions,
+  TransportOptions,
+  ResolvedTransport,
 } from './options.js';
 export { ErrorCode, HopwireError, isHopwireError } from './errors.js';
 export type { HopwireErrorDetails } from './errors.js';

@@ -140,8 +140,32 @@ export interface CommonOptions {
   maxWriteBuffer?: number;
 }
 
+/**
+ * Where a NATS-carried server or client connects (see `docs/scaling.md`).
+ * The NATS client does its own reconnect, heartbeat and backoff.
+ */
+export interface NatsOptions {
+  /** One or more `nats://host:port` URLs of the cluster. */
+  servers: string | readonly string[];
+}
+
+/** What carries a {@link Server}'s or {@link Client}'s messages. */
+export interface TransportOptions {
+  /**
+   * `'stream'`: a TCP, TLS or Unix socket (chosen by `port`, `tls`, `path`);
+   * `'udp'`: fire-and-forget datagrams, one message each (see `docs/udp.md`).
+   * With the `nats` option the transport is NATS whatever this says.
+   * @default 'stream'
+   */
+  transport?: 'stream' | 'udp';
+  /** Carry the frames over a NATS cluster instead of a socket; needs `subject`. */
+  nats?: NatsOptions;
+  /** The NATS subject of the service (with `nats`). */
+  subject?: string;
+}
+
 /** Options of {@link Server}. */
-export interface ServerOptions extends CommonOptions {
+export interface ServerOptions extends CommonOptions, TransportOptions {
   /** TCP port; 0 picks a free one. Ignored when `path` is set. @default 0 */
   port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
@@ -182,7 +206,7 @@ export interface ServerOptions extends CommonOptions {
 }
 
 /** Options of {@link Client}. */
-export interface ClientOptions extends CommonOptions {
+export interface ClientOptions extends CommonOptions, TransportOptions {
   /** TCP port of the server. (`undefined` is accepted so a `ListenAddress` can be spread in.) */
   port?: number | undefined;
   /** Host of the server. @default '127.0.0.1' */
@@ -241,11 +265,19 @@ export interface ResolvedCommon {
   readonly invalidLines: 'reply' | 'close';
 }
 
+/** The resolved transport options. */
+export interface ResolvedTransport {
+  /** `'nats'` when the `nats` option is given. */
+  readonly transport: 'stream' | 'udp' | 'nats';
+  readonly nats: Readonly<NatsOptions> | undefined;
+  readonly subject: string | undefined;
+}
+
 /** Where a socket lives. */
 export type Endpoint = { readonly port: number; readonly host: string } | { readonly path: string };
 
 /** The resolved, frozen form of {@link ServerOptions}. */
-export interface ResolvedServerOptions extends ResolvedCommon {
+export interface ResolvedServerOptions extends ResolvedCommon, ResolvedTransport {
   readonly endpoint: Endpoint;
   readonly socketMode: number;
   readonly protocol: 'auto' | 'binary' | 'lines';
@@ -260,7 +292,7 @@ export interface ResolvedServerOptions extends ResolvedCommon {
 }
 
 /** The resolved, frozen form of {@link ClientOptions}. */
-export interface ResolvedClientOptions extends ResolvedCommon {
+export interface ResolvedClientOptions extends ResolvedCommon, ResolvedTransport {
   readonly endpoint: Endpoint;
   readonly protocol: 'binary' | 'lines';
   readonly reconnect: Readonly<Required<ReconnectOptions>> | false;

@@ -26,8 +26,10 @@ import type {
   ResolvedClientOptions,
   ResolvedCommon,
   ResolvedServerOptions,
+  ResolvedTransport,
   ServerOptions,
   SlowConsumerOptions,
+  TransportOptions,
 } from './option-types.js';
 
 export type {
@@ -45,6 +47,9 @@ export type {
   Endpoint,
   ResolvedServerOptions,
   ResolvedClientOptions,
+  NatsOptions,
+  TransportOptions,
+  ResolvedTransport,
 } from './option-types.js';
 
 /** The defaults, in one place. */
@@ -78,6 +83,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const protocol = oneOf(o.protocol, 'protocol', ['auto', 'binary', 'lines'] as const, 'auto');
   return Object.freeze({
     ...resolveCommon(o),
+    ...resolveTransport(o),
     endpoint: resolveEndpoint(o, false),
     socketMode: integer(o.socketMode, 'socketMode', DEFAULTS.socketMode, 0, 0o777),
     protocol,
@@ -103,9 +109,11 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   const o = checkObject(options, 'client options');
   const servers = resolveServers(o);
   const protocol = oneOf(o.protocol, 'protocol', ['binary', 'lines'] as const, 'binary');
+  const transport = resolveTransport(o);
   return Object.freeze({
     ...resolveCommon(o),
-    endpoint: servers[0] ?? resolveEndpoint(o, true),
+    ...transport,
+    endpoint: servers[0] ?? resolveEndpoint(o, transport.transport !== 'nats'),
     servers,
     strategy: oneOf(o.strategy, 'strategy', ['round-robin', 'failover', 'random'] as const, 'round-robin'),
     protocol,
@@ -145,6 +153,21 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
     jsonRpc: boolean(o.jsonRpc, 'jsonRpc', false),
     invalidLines: oneOf(o.invalidLines, 'invalidLines', ['reply', 'close'] as const, 'reply'),
   };
+}
+
+function resolveTransport(o: TransportOptions): ResolvedTransport {
+  const transport = oneOf(o.transport, 'transport', ['stream', 'udp'] as const, 'stream');
+  if (o.nats === undefined) {
+    if (o.subject !== undefined) invalid('subject needs the nats option');
+    return { transport, nats: undefined, subject: undefined };
+  }
+  const nats = checkObject(o.nats, 'nats');
+  const servers = nats.servers as unknown;
+  const list = typeof servers === 'string' ? [servers] : Array.isArray(servers) ? (servers as unknown[]) : [];
+  if (list.length === 0 || list.some((s) => typeof s !== 'string' || s === '')) invalid('nats.servers must be a URL or a non-empty array of URLs');
+  if (typeof o.subject !== 'string' || o.subject === '' || /[\s*>]/.test(o.subject)) invalid('nats needs a subject: a non-empty string without spaces, * or >');
+  if (o.transport === 'udp') invalid('give either transport: "udp" or nats, not both');
+  return { transport: 'nats', nats: Object.freeze({ ...nats }), subject: o.subject };
 }
 
 function resolveServers(o: ClientOptions): readonly Endpoint[] {

@@ -21,6 +21,8 @@ import type { DisconnectInfo, ListenAddress, RequestHandler } from './types.js';
 import { clearStaleSocket } from './unix-socket.js';
 import { MetricsServer } from './metrics-server.js';
 import { type RouteKey, Router } from './router.js';
+import type { LinkFactory, ServerTransport, ServerTransportHost } from './transport.js';
+import { type TransportName, createServerTransport } from './transports.js';
 import { type ServerStats, addCounters, newCounters, newDisconnects, prometheusText } from './stats.js';
 
 /** The events of a {@link Server}, with their listener arguments. */
@@ -64,6 +66,8 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #dedup: DedupStore;
   readonly #broadcaster: Broadcaster;
   #net: NetServer | undefined;
+  /** The datagram or broker transport, when not on a stream socket. */
+  #transport: ServerTransport | undefined;
   #address: ListenAddress | undefined;
   readonly #router: Router<ServerMessageContext, ServerRequestContext>;
   #state: ServerState = 'idle';
@@ -198,6 +202,7 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #listen(): Promise<ListenAddress> {
+    if (this.options.transport !== 'stream') return this.#listenOn(this.#createTransport(this.options.transport));
     const endpoint = this.options.endpoint;
     if ('path' in endpoint) await clearStaleSocket(endpoint.path);
     const tls = this.options.tls;
@@ -254,6 +259,34 @@ export class Server extends EventEmitter<ServerEvents> {
       this.#emitError(err);
     });
     this.#net = net;
+    return this.#listening();
+  }
+
+  /** The transport for `transport: 'udp'` or `nats`. */
+  #createTransport(name: TransportName): ServerTransport {
+    const host: ServerTransportHost = {
+      settings: this.#settings,
+      adopt: (link: LinkFactory): Session => this.#adopt(link),
+      emitError: (err: Error): void => {
+        this.#emitError(err);
+      },
+    };
+    return createServerTransport(name, host);
+  }
+
+  async #listenOn(transport: ServerTransport): Promise<ListenAddress> {
+    this.#address = await transport.listen();
+    this.#transport = transport;
+    if (this.#state !== 'idle') {
+      await transport.close();
+      throw new HopwireError(ErrorCode.CLOSED, 'the server was closed while it started');
+    }
+    return this.#listening();
+  }
+
+  async #listening(): Promise<ListenAddress> {
+    const address = this.#address;
+    if (address === undefined) throw new Error('listening without an address');
     this.#state = 'listening';
     this.#listeningSince = Date.now();
     const metrics = this.options.metrics;
@@ -261,9 +294,17 @@ export class Server extends EventEmitter<ServerEvents> {
       this.#metrics = new MetricsServer(() => this.metrics());
       this.metricsAddress = await this.#metrics.listen(metrics.port, metrics.host);
     }
-    debug('server listening on %o', this.#address);
-    this.emit('listening', this.#address);
-    return this.#address;
+    debug('server listening on %o', address);
+    this.emit('listening', address);
+    return address;
+  }
+
+  /** Tracks a session a transport made for a peer. */
+  #adopt(link: LinkFactory): Session {
+    const session = new Session(link, this.#settings, this.#owner);
+    this.#all.add(session);
+    debug('session %d adopted', session.id);
+    return session;
   }
 
   /**
@@ -283,6 +324,7 @@ export class Server extends EventEmitter<ServerEvents> {
    */
   sendAll(value: unknown): Promise<number> {
     const sessions = [...this.#ready];
+    if (this.#transport?.sendAll !== undefined) return this.#transport.sendAll(value, sessions);
     let binary: Buffer[] | undefined;
     let lines: Buffer[] | undefined;
     try {
@@ -347,7 +389,7 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #close(): Promise<void> {
-    const starting = this.#net === undefined ? this.#starting : undefined; // a listen still in flight
+    const starting = this.#net === undefined && this.#transport === undefined ? this.#starting : undefined; // a listen still in flight
     this.#state = 'closing';
     if (starting !== undefined) await starting.catch(() => undefined); // it finishes (or gives up) first
     // Otherwise sessions start closing now, synchronously: frames already read are not handled.
@@ -363,6 +405,8 @@ export class Server extends EventEmitter<ServerEvents> {
     await Promise.all([...this.#all].map((s) => s.connection.close('the server is shutting down')));
     for (const socket of this.#raw) socket.destroy(); // never became sessions (TLS handshakes in progress)
     await stopped;
+    await this.#transport?.close();
+    this.#transport = undefined;
     await this.#metrics?.close();
     this.#metrics = undefined;
     this.#state = 'closed';

@@ -8,7 +8,37 @@ import type { Codec } from './codec.js';
 import { Connection, type ConnectionSettings, type ReceiveMeta } from './connection.js';
 import type { SessionStats } from './stats.js';
 import { type Remote, createProxy } from './router.js';
+import type { LinkFactory } from './transport.js';
 import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestOptions } from './types.js';
+
+/**
+ * What a {@link Session} runs on: a stream {@link Connection}, or a link of a
+ * datagram or broker transport (see `transport.ts`). Internal.
+ */
+export type SessionLink = Pick<
+  Connection,
+  | 'protocol'
+  | 'ready'
+  | 'closed'
+  | 'disconnectInfo'
+  | 'remoteAddress'
+  | 'remotePort'
+  | 'peerHello'
+  | 'writableLength'
+  | 'pendingRequests'
+  | 'counters'
+  | 'lastActivity'
+  | 'send'
+  | 'encodeMessage'
+  | 'sendEncoded'
+  | 'request'
+  | 'requestEncoded'
+  | 'requestStream'
+  | 'release'
+  | 'heldFunctions'
+  | 'close'
+  | 'destroy'
+>;
 
 /** What a {@link Session} reports to its server. Internal. */
 export interface SessionOwner {
@@ -50,13 +80,34 @@ export class Session {
   readonly id: number = nextId++;
   /** When the socket was accepted (ms since the epoch). */
   readonly connectedAt: number = Date.now();
-  readonly #conn: Connection;
+  readonly #conn: SessionLink;
   readonly #codec: Codec;
 
-  /** @internal */
-  constructor(socket: Socket, settings: ConnectionSettings, owner: SessionOwner) {
+  /**
+   * @param source - an accepted socket, or a transport's link factory
+   * @internal
+   */
+  constructor(source: Socket | LinkFactory, settings: ConnectionSettings, owner: SessionOwner) {
     this.#codec = settings.codec;
-    this.#conn = new Connection(socket, settings, {
+    if (typeof source === 'function') {
+      this.#conn = source({
+        onReady: () => {
+          owner.onReady(this);
+        },
+        onMessage: (value, meta, seq, reply) => {
+          owner.onMessage(this, value, meta, seq, reply);
+        },
+        onRequest: (value, meta, signal) => owner.onRequest(this, value, meta, signal),
+        onClose: (info) => {
+          owner.onClose(this, info);
+        },
+        onListenerError: (err) => {
+          owner.onListenerError(err);
+        },
+      });
+      return;
+    }
+    this.#conn = new Connection(source, settings, {
       onReady: () => {
         owner.onReady(this);
       },
@@ -184,7 +235,7 @@ export class Session {
   }
 
   /** @internal */
-  get connection(): Connection {
+  get connection(): SessionLink {
     return this.#conn;
   }
 }
