@@ -65,7 +65,7 @@ export class ValueDecoder {
   decode(type: string, payload: Buffer | string, attachments: readonly Buffer[], tagged: boolean, functions: FunctionImporter | undefined): DecodedValue {
     let value: unknown;
     try {
-      value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+      value = JSON.parse(typeof payload === 'string' ? payload : payload.toString());
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid JSON: ${(err as Error).message}`, { cause: err });
     }

@@ -116,7 +116,9 @@ export class ValueEncoder {
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) return false;
         const record = v as Record<string, unknown>;
-        for (const key of Object.keys(record)) {
+        // for-in (own keys, plus any enumerable ones a library put on Object.prototype,
+        // which are then merely checked too) is about twice as fast as Object.keys here.
+        for (const key in record) {
           if (key === TAG) return false;
           const e = record[key];
           if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;

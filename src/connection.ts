@@ -230,9 +230,14 @@ export class Connection {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     try {
-      const parts = this.encodeMessage(value);
+      if (this.#protocol === 'lines') {
+        const parts = this.encodeMessage(value);
+        this.counters.messagesOut++;
+        return this.#write(parts);
+      }
+      const e = this.#settings.codec.encode(value, this.#export);
       this.counters.messagesOut++;
-      return this.#write(parts);
+      return this.#writeValue(FrameKind.MESSAGE, e, 0, 0);
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -243,7 +248,7 @@ export class Connection {
     const refusal = this.#refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
     this.counters.messagesOut++;
-    return this.#write(frameOf(FrameKind.MESSAGE, encoded, seq));
+    return this.#writeValue(FrameKind.MESSAGE, encoded, seq, 0);
   }
 
   /**
@@ -326,9 +331,7 @@ export class Connection {
       },
     );
     this.counters.requestsSent++;
-    this.#write(encodeFrame({ kind: FrameKind.REQUEST, flags: (e.tagged ? FrameFlags.TAGGED : 0) | FrameFlags.STREAM, id, type: e.type, payload: e.payload, attachments: e.attachments })).catch((err: unknown) =>
-      this.#pending.reject(id, toError(err)),
-    );
+    this.#writeValue(FrameKind.REQUEST, e, id, FrameFlags.STREAM).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return it;
   }
 
@@ -370,7 +373,7 @@ export class Connection {
       return Promise.reject(toError(err));
     }
     this.counters.requestsSent++;
-    this.#write(frameOf(FrameKind.REQUEST, encoded, id)).catch((err: unknown) => this.#pending.reject(id, toError(err)));
+    this.#writeValue(FrameKind.REQUEST, encoded, id, 0).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return promise;
   }
 
@@ -704,6 +707,17 @@ export class Connection {
     return this.#writer.write(parts);
   }
 
+  /** Writes an encoded value as a frame: straight into the batch unless it has attachments. */
+  #writeValue(kind: FrameKind, e: EncodedValue, id: number, flags: number): Promise<void> {
+    const f = flags | (e.tagged ? FrameFlags.TAGGED : 0);
+    try {
+      if (e.attachments.length === 0) return this.#writer.writeFrame(kind, f, id, e.type, e.payload);
+      return this.#write(encodeFrame({ kind, flags: f, id, type: e.type, payload: e.payload, attachments: e.attachments }));
+    } catch (err) {
+      return Promise.reject(toError(err)); // a type name too long for the frame
+    }
+  }
+
   #writeRaw(...parts: Buffer[]): void {
     this.#writer.writeNow(parts);
   }
@@ -718,7 +732,7 @@ export class Connection {
       for await (const item of items) {
         if (this.#state !== 'ready') return;
         const e = this.#settings.codec.encode(item, this.#export);
-        await this.#write(encodeFrame({ kind: FrameKind.REPLY, flags: (e.tagged ? FrameFlags.TAGGED : 0) | FrameFlags.STREAM, id, type: e.type, payload: e.payload, attachments: e.attachments }));
+        await this.#writeValue(FrameKind.REPLY, e, id, FrameFlags.STREAM);
       }
       this.#writeReply(id, undefined);
     } catch (err) {
@@ -728,14 +742,13 @@ export class Connection {
 
   #writeReply(id: number, reply: unknown): void {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
-    let parts: Buffer[];
     try {
-      parts = encodeValueFrame(this.#settings.codec, FrameKind.REPLY, reply, id, this.#export);
+      const e = this.#settings.codec.encode(reply, this.#export);
+      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, e.tagged ? FrameFlags.TAGGED : 0, id, e.type, e.payload);
+      else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
     } catch (err) {
       this.#writeError(id, err);
-      return;
     }
-    this.#writeRaw(...parts);
   }
 
   #writeError(id: number, err: unknown): void {

@@ -278,7 +278,7 @@ export class FrameDecoder {
     if (length > this.#maxFrameBytes || length < HEADER_REST_BYTES || first.length < 4 + length) return undefined; // the states say why
     const header = this.#checkHeader(length, first, 4);
     const end = 4 + length;
-    const frame = parseBody(header, first.subarray(HEADER_BYTES_TOTAL, end));
+    const frame = parseBody(header, first, HEADER_BYTES_TOTAL, end);
     this.#buffered -= end;
     if (first.length === end) this.#chunks.shift();
     else this.#chunks[0] = first.subarray(end);
@@ -292,7 +292,7 @@ export class FrameDecoder {
     const body = this.#consume(bodyLength);
     this.#header = undefined;
     this.#state = State.LENGTH;
-    return parseBody(header, body);
+    return parseBody(header, body, 0, body.length);
   }
 
   /** Takes `n` bytes off the front: a view when one chunk holds them, else one copy. */
@@ -332,25 +332,23 @@ export class FrameDecoder {
 }
 
 /** Splits a whole body into type name, payload and attachments. */
-function parseBody(h: Header, body: Buffer): Frame {
-  let offset = 4 * h.attachmentCount;
-  const lengths: number[] = [];
-  let total = offset + h.typeLength + h.payloadLength;
-  for (let i = 0; i < h.attachmentCount; i++) {
-    const n = body.readUInt32BE(4 * i);
-    lengths.push(n);
-    total += n;
-  }
-  if (total !== body.length) {
+/** The frame whose body is `buf[start, end)` (views into `buf`, no copies). */
+function parseBody(h: Header, buf: Buffer, start: number, end: number): Frame {
+  let offset = start + 4 * h.attachmentCount;
+  let total = offset - start + h.typeLength + h.payloadLength;
+  for (let i = 0; i < h.attachmentCount; i++) total += buf.readUInt32BE(start + 4 * i);
+  if (total !== end - start) {
     throw protocolError(`frame length ${h.length} does not match the sum of its parts`);
   }
-  const type = h.typeLength === 0 ? '' : body.toString('utf8', offset, offset + h.typeLength);
+  const type = h.typeLength === 0 ? '' : buf.toString('utf8', offset, offset + h.typeLength);
   offset += h.typeLength;
-  const payload = body.subarray(offset, offset + h.payloadLength);
+  const payload = buf.subarray(offset, offset + h.payloadLength);
   offset += h.payloadLength;
+  if (h.attachmentCount === 0) return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments: [] };
   const attachments: Buffer[] = [];
-  for (const n of lengths) {
-    attachments.push(body.subarray(offset, offset + n));
+  for (let i = 0; i < h.attachmentCount; i++) {
+    const n = buf.readUInt32BE(start + 4 * i);
+    attachments.push(buf.subarray(offset, offset + n));
     offset += n;
   }
   return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments };

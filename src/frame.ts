@@ -163,6 +163,40 @@ export function encodeFrame(input: FrameInput): Buffer[] {
   return out;
 }
 
+/**
+ * The most bytes {@link encodeFrameInto} may need for a frame without
+ * attachments: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+ */
+export function maxFrameBytes(type: string, payload: string): number {
+  return HEADER_BYTES + 3 * (type.length + payload.length);
+}
+
+/**
+ * Encodes one frame without attachments straight into `target` at `offset`,
+ * in one UTF-8 pass over the payload (no size pass, no buffer of its own).
+ * The caller guarantees {@link maxFrameBytes} of room.
+ *
+ * @returns the number of bytes written
+ * @throws RangeError when the type name is too long
+ */
+export function encodeFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: string): number {
+  let at = offset + HEADER_BYTES;
+  const typeLength = type === '' ? 0 : target.write(type, at, 'utf8');
+  if (typeLength > MAX_TYPE_NAME_BYTES) {
+    throw new RangeError(`type name is ${typeLength} bytes; the limit is ${MAX_TYPE_NAME_BYTES}`);
+  }
+  at += typeLength;
+  const payloadLength = payload === '' ? 0 : target.write(payload, at, 'utf8');
+  target.writeUInt32BE(HEADER_REST_BYTES + typeLength + payloadLength, offset);
+  target[offset + 4] = kind;
+  target[offset + 5] = flags;
+  target.writeUInt16BE(typeLength, offset + 6);
+  target.writeUInt32BE(id, offset + 8);
+  target.writeUInt32BE(payloadLength, offset + 12);
+  target.writeUInt32BE(0, offset + 16); // no attachments, reserved
+  return HEADER_BYTES + typeLength + payloadLength;
+}
+
 /** Encodes one frame into a single buffer (tests, small control frames). */
 export function encodeFrameToBuffer(input: FrameInput): Buffer {
   const parts = encodeFrame(input);

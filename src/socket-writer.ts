@@ -1,18 +1,22 @@
 /**
  * Write batching for one socket. Everything written in one tick leaves in
- * one `writev` at the end of the tick: runs of small frames are copied into
- * one buffer (one iovec instead of a thousand), big buffers (binary
- * attachments) are passed as they are. Every `write()` of a tick shares one
- * promise, which resolves when the batch was handed to the kernel — no
- * promise or callback per frame.
+ * one `writev` at the end of the tick. Small frames are encoded straight
+ * into a shared chunk ({@link SocketWriter.writeFrame}: no buffer per frame,
+ * one UTF-8 pass); runs of other small parts are copied into one buffer (one
+ * iovec instead of a thousand); big buffers (binary attachments) are passed
+ * as they are. Every write of a tick shares one promise, which resolves when
+ * the batch was handed to the kernel — no promise or callback per frame.
  *
  * @module
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HopwireError } from './errors.js';
+import { type FrameKind, HEADER_BYTES, encodeFrameInto, maxFrameBytes } from './frame.js';
 
 /** Parts shorter than this are merged with their neighbours before writing. */
 const MERGE_BELOW = 16 * 1024;
+/** Size of a chunk frames are encoded into; bigger frames get their own buffer. */
+const CHUNK_BYTES = 64 * 1024;
 
 interface Tick {
   promise: Promise<void>;
@@ -28,6 +32,10 @@ export class SocketWriter {
   #partsBytes = 0;
   #tick: Tick | undefined;
   #scheduled = false;
+  /** Where {@link writeFrame} encodes; bytes before `#chunkStart` are already in `#parts`. */
+  #chunk: Buffer | undefined;
+  #chunkStart = 0;
+  #chunkOffset = 0;
 
   /**
    * @param socket - the socket to write to
@@ -46,6 +54,49 @@ export class SocketWriter {
   /** Adds parts to this tick's batch; resolves when the batch reaches the OS. */
   write(parts: readonly Buffer[]): Promise<void> {
     this.#enqueue(parts);
+    return this.#tickPromise();
+  }
+
+  /**
+   * Encodes a frame without attachments into this tick's batch; resolves
+   * when the batch reaches the OS.
+   */
+  writeFrame(kind: FrameKind, flags: number, id: number, type: string, payload: string): Promise<void> {
+    this.#encode(kind, flags, id, type, payload);
+    return this.#tickPromise();
+  }
+
+  /** {@link writeFrame} without waiting (replies): failures show up as a closed socket. */
+  writeFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {
+    if (this.#socket.destroyed || !this.#socket.writable) return;
+    this.#encode(kind, flags, id, type, payload);
+  }
+
+  #encode(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {
+    const room = maxFrameBytes(type, payload);
+    if (room > CHUNK_BYTES) {
+      // Big payloads: counted exactly, into a buffer of their own.
+      const head = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(type, 'utf8') + Buffer.byteLength(payload, 'utf8'));
+      encodeFrameInto(head, 0, kind, flags, id, type, payload);
+      this.#enqueue([head]);
+      return;
+    }
+    let chunk = this.#chunk;
+    if (chunk === undefined || this.#chunkOffset + room > chunk.length) {
+      this.#cut();
+      chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      this.#chunk = chunk;
+      this.#chunkStart = 0;
+      this.#chunkOffset = 0;
+    }
+    const n = encodeFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload);
+    this.#chunkOffset += n;
+    this.#counters.bytesOut += n;
+    this.#partsBytes += n;
+    this.#schedule();
+  }
+
+  #tickPromise(): Promise<void> {
     if (this.#tick === undefined) {
       let resolve!: () => void;
       let reject!: (err: Error) => void;
@@ -70,19 +121,33 @@ export class SocketWriter {
   }
 
   #enqueue(parts: readonly Buffer[]): void {
+    this.#cut(); // frames already in the chunk go first
     for (const p of parts) {
       this.#counters.bytesOut += p.length;
       this.#partsBytes += p.length;
       this.#parts.push(p);
     }
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(this.#flush);
     }
   }
 
+  /** Moves the chunk's frames of this tick into `#parts`; those bytes are never written again. */
+  #cut(): void {
+    if (this.#chunkOffset > this.#chunkStart && this.#chunk !== undefined) {
+      this.#parts.push(this.#chunk.subarray(this.#chunkStart, this.#chunkOffset));
+      this.#chunkStart = this.#chunkOffset;
+    }
+  }
+
   readonly #flush = (): void => {
     this.#scheduled = false;
+    this.#cut();
     const parts = this.#parts;
     const tick = this.#tick;
     this.#parts = [];
