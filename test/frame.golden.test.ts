@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Codec } from '../src/codec.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
-import { type Frame, FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeFrameToBuffer } from '../src/frame.js';
+import { type Frame, FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeFrameInto, encodeFrameToBuffer, maxFrameBytes } from '../src/frame.js';
 
 interface Fixture {
   name: string;
@@ -313,6 +313,15 @@ describe('frame golden fixtures (protocol version 1)', () => {
       it('encodes to the fixture', () => {
         expect(encodeFrameToBuffer(input).toString('hex')).to.equal(fixture.hex);
       });
+
+      if (fixture.attachments.length === 0) {
+        it('encodes to the fixture when written in place (the socket writer\'s path)', () => {
+          const target = Buffer.alloc(7 + maxFrameBytes(fixture.type, fixture.payload), 0xee);
+          const n = encodeFrameInto(target, 7, fixture.kind, fixture.flags, fixture.id, fixture.type, fixture.payload);
+          expect(target.subarray(7, 7 + n).toString('hex')).to.equal(fixture.hex);
+          expect(target.subarray(0, 7).every((b) => b === 0xee)).to.equal(true); // nothing written before the offset
+        });
+      }
 
       it('decodes from the fixture', () => {
         const frame = decodeOne(Buffer.from(fixture.hex, 'hex'));

@@ -1,0 +1,95 @@
+/**
+ * The socket writer on a real socket pair: frames encoded into the shared
+ * chunk and parts written as they are leave in the order they were written,
+ * byte for byte, across chunk boundaries, big payloads and ticks.
+ */
+import { once } from 'node:events';
+import { type Socket, createServer, connect } from 'node:net';
+import { expect } from 'chai';
+import { FrameDecoder } from '../src/frame-decoder.js';
+import { FrameKind, encodeFrameToBuffer } from '../src/frame.js';
+import { SocketWriter } from '../src/socket-writer.js';
+
+/** A connected socket pair; the reader's bytes are collected until it ends. */
+async function pair(): Promise<{ writer: Socket; received: Promise<Buffer>; close: () => Promise<void> }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const writer = connect(address.port, '127.0.0.1');
+  await once(writer, 'connect');
+  const [reader] = await accepted;
+  const chunks: Buffer[] = [];
+  reader.on('data', (c: Buffer) => chunks.push(c));
+  const received = once(reader, 'end').then(() => Buffer.concat(chunks));
+  return {
+    writer,
+    received,
+    close: async () => {
+      reader.destroy();
+      writer.destroy();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    },
+  };
+}
+
+describe('SocketWriter', () => {
+  it('keeps frames and parts in write order, across chunks, big payloads and ticks', async () => {
+    const { writer, received, close } = await pair();
+    try {
+      const counters = { bytesOut: 0 };
+      const out = new SocketWriter(writer, counters);
+      const expected: Buffer[] = [];
+      const frame = (i: number, payload: string, type = ''): void => {
+        void out.writeFrame(FrameKind.MESSAGE, 0, i, type, payload);
+        expected.push(encodeFrameToBuffer({ kind: FrameKind.MESSAGE, id: i, type, payload }));
+      };
+      const part = (i: number): void => {
+        const b = encodeFrameToBuffer({ kind: FrameKind.REPLY, id: i, payload: `${i}` });
+        void out.write([b]);
+        expected.push(b);
+      };
+      // Tick 1: enough small frames to fill several 64 KiB chunks, with parts in between,
+      // multi-byte UTF-8 (worst case 3 bytes per code unit), and a payload bigger than a chunk.
+      for (let i = 1; i <= 3000; i++) {
+        frame(i, JSON.stringify({ i, s: i % 3 === 0 ? 'é€😀'.repeat(10) : 'ascii text' }), i % 5 === 0 ? 'Wídget' : '');
+        if (i % 500 === 0) part(i);
+        if (i === 1500) frame(i, JSON.stringify({ big: 'ü'.repeat(100_000) }));
+      }
+      const tick1 = out.writeFrame(FrameKind.MESSAGE, 0, 9999, '', '"last of tick 1"');
+      expected.push(encodeFrameToBuffer({ kind: FrameKind.MESSAGE, id: 9999, payload: '"last of tick 1"' }));
+      await tick1;
+      // Tick 2: the chunk's remaining room is used again without touching what left in tick 1.
+      for (let i = 1; i <= 100; i++) frame(10_000 + i, `"tick 2 #${i}"`);
+      out.writeFrameNow(FrameKind.REPLY, 0, 7, '', '"now"');
+      expected.push(encodeFrameToBuffer({ kind: FrameKind.REPLY, id: 7, payload: '"now"' }));
+      await out.write([]);
+      writer.end();
+      const bytes = await received;
+      const want = Buffer.concat(expected);
+      expect(bytes.length).to.equal(want.length);
+      expect(bytes.equals(want)).to.equal(true);
+      expect(counters.bytesOut).to.equal(want.length);
+      // and it is a stream of valid frames
+      const decoder = new FrameDecoder();
+      expect(decoder.push(bytes)).to.have.length(3000 + 6 + 1 + 1 + 100 + 1);
+    } finally {
+      await close();
+    }
+  });
+
+  it('a type name longer than 255 bytes throws before anything is queued', async () => {
+    const { writer, close } = await pair();
+    try {
+      const counters = { bytesOut: 0 };
+      const out = new SocketWriter(writer, counters);
+      expect(() => out.writeFrame(FrameKind.MESSAGE, 0, 0, 'x'.repeat(256), '{}')).to.throw(RangeError);
+      expect(counters.bytesOut).to.equal(0);
+      expect(out.pendingBytes).to.equal(0);
+    } finally {
+      await close();
+    }
+  });
+});
