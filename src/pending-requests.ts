@@ -45,16 +45,38 @@ export function createAbortError(reason?: unknown): Error {
 interface Entry<T> {
   resolve: (value: T) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** When it times out (`performance.now()` ms, monotonic), or `Infinity`. */
+  deadline: number;
+  /** The timeout asked, for the message. */
+  delay: number;
+  label: string | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
 /**
+ * The ids of requests with one timeout value, in the order they were added:
+ * their deadlines only grow, so the expired ones are always at the front.
+ * Settled ids stay until they reach the front (or a compaction), and are
+ * skipped then.
+ */
+interface Lane {
+  ids: number[];
+  /** The deadline of each id when it was added (an id reused later is told apart by it). */
+  deadlines: number[];
+  head: number;
+}
+
+/**
  * Requests waiting for replies. Every way an entry settles (reply, error,
- * timeout, abort, {@link PendingRequests.rejectAll}) removes it, clears its
- * timer and removes its abort listener, so nothing leaks. Timers are
- * `unref()`ed: a waiting request never keeps the program alive by itself.
+ * timeout, abort, {@link PendingRequests.rejectAll}) removes it and its abort
+ * listener, so nothing leaks.
+ *
+ * Timeouts share one timer per table, not one per request: requests are
+ * kept in lanes by timeout value (deadlines in a lane come in order), and
+ * the timer is armed for the earliest deadline. A request costs an array
+ * push instead of a timer object. The timer is `unref()`ed: a waiting
+ * request never keeps the program alive by itself.
  *
  * @typeParam T - the type of a reply
  */
@@ -62,6 +84,10 @@ export class PendingRequests<T = unknown> {
   readonly #maxPending: number;
   readonly #onTimeout: (() => void) | undefined;
   readonly #entries = new Map<number, Entry<T>>();
+  readonly #lanes = new Map<number, Lane>();
+  #timer: NodeJS.Timeout | undefined;
+  /** The deadline the timer is armed for. */
+  #timerAt = Infinity;
   #nextId = 1;
 
   /**
@@ -108,18 +134,12 @@ export class PendingRequests<T = unknown> {
       throw new HopwireError(ErrorCode.TOO_MANY_PENDING, `${this.#entries.size} requests already wait for a reply (maxPending ${this.#maxPending})`);
     }
     const id = this.#allocateId();
+    const delay = timeout > 0 && timeout !== Infinity ? Math.min(timeout, MAX_TIMER_DELAY) : 0;
     let entry!: Entry<T>;
     const promise = new Promise<T>((resolve, reject) => {
-      entry = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      entry = { resolve, reject, deadline: delay === 0 ? Infinity : performance.now() + delay, delay, label, signal, onAbort: undefined };
     });
-    if (timeout > 0 && timeout !== Infinity) {
-      const delay = Math.min(timeout, MAX_TIMER_DELAY);
-      entry.timer = setTimeout(() => {
-        this.#onTimeout?.();
-        this.reject(id, new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request ${label ?? String(id)} timed out after ${delay} ms`));
-      }, delay);
-      entry.timer.unref();
-    }
+    if (delay > 0) this.#track(id, entry);
     if (signal !== undefined) {
       entry.onAbort = () => {
         this.reject(id, createAbortError(signal.reason));
@@ -175,13 +195,102 @@ export class PendingRequests<T = unknown> {
     }
   }
 
-  /** Removes an entry and releases its timer and listener. */
+  /** Removes an entry and its abort listener (its lane slot is skipped later). */
   #take(id: number): Entry<T> | undefined {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (this.#entries.size === 0) this.#stopTimer(); // nothing can time out: the lanes only hold settled ids
     return entry;
   }
+
+  /** Puts a request with a timeout in its lane and makes sure the timer fires by its deadline. */
+  #track(id: number, entry: Entry<T>): void {
+    let lane = this.#lanes.get(entry.delay);
+    if (lane === undefined) {
+      lane = { ids: [], deadlines: [], head: 0 };
+      this.#lanes.set(entry.delay, lane);
+    }
+    const live = lane.ids.length - lane.head;
+    if (live > 1024 && live > 4 * this.#entries.size) {
+      // Mostly settled ids (fast replies, long timeout): keep the waiting ones only.
+      this.#compact(lane);
+    } else if (lane.head > 1024 && lane.head > live) {
+      lane.ids = lane.ids.slice(lane.head);
+      lane.deadlines = lane.deadlines.slice(lane.head);
+      lane.head = 0;
+    }
+    lane.ids.push(id);
+    lane.deadlines.push(entry.deadline);
+    if (entry.deadline < this.#timerAt) this.#arm(entry.deadline, entry.delay);
+  }
+
+  #compact(lane: Lane): void {
+    const ids: number[] = [];
+    const deadlines: number[] = [];
+    for (let i = lane.head; i < lane.ids.length; i++) {
+      const id = lane.ids[i] as number;
+      const deadline = lane.deadlines[i] as number;
+      if (this.#entries.get(id)?.deadline !== deadline) continue;
+      ids.push(id);
+      deadlines.push(deadline);
+    }
+    lane.ids = ids;
+    lane.deadlines = deadlines;
+    lane.head = 0;
+  }
+
+  /** Arms the timer for `deadline`, never further away than `delay` (the clock is monotonic; this is a backstop). */
+  #arm(deadline: number, delay: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(this.#expire, Math.min(delay, Math.max(0, Math.ceil(deadline - performance.now()))));
+    this.#timer.unref();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#lanes.clear();
+  }
+
+  /** Rejects every request past its deadline, then re-arms for the next one. */
+  readonly #expire = (): void => {
+    // The timer fired for #timerAt: a clock read a hair early does not hold those back.
+    const now = Math.max(performance.now(), this.#timerAt);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const expired: [number, Entry<T>][] = [];
+    let next = Infinity;
+    let nextDelay = 0;
+    for (const [delay, lane] of this.#lanes) {
+      while (lane.head < lane.ids.length) {
+        const id = lane.ids[lane.head] as number;
+        const deadline = lane.deadlines[lane.head] as number;
+        const entry = this.#entries.get(id);
+        if (entry?.deadline !== deadline) {
+          lane.head++; // settled (or its id now belongs to a newer request)
+          continue;
+        }
+        if (deadline > now) {
+          if (deadline < next) {
+            next = deadline;
+            nextDelay = delay;
+          }
+          break;
+        }
+        lane.head++;
+        expired.push([id, entry]);
+      }
+      if (lane.head === lane.ids.length) this.#lanes.delete(delay);
+    }
+    for (const [id, entry] of expired) {
+      if (this.#entries.get(id) !== entry) continue; // settled by an earlier one's handler
+      this.#onTimeout?.();
+      this.reject(id, new HopwireError(ErrorCode.REQUEST_TIMEOUT, `request ${entry.label ?? String(id)} timed out after ${entry.delay} ms`));
+    }
+    if (next !== Infinity && this.#entries.size > 0 && next < this.#timerAt) this.#arm(next, nextDelay);
+  };
 }

@@ -40,7 +40,7 @@ describe('PendingRequests', () => {
     expect(pending.has(a.id)).to.equal(true);
     expect(pending.has(c.id)).to.equal(true);
     expect(pending.size).to.equal(2);
-    expect(clock().countTimers()).to.equal(2);
+    expect(clock().countTimers()).to.equal(1); // one timer for the table, not one per request
     pending.resolve(a.id, 'ay');
     pending.resolve(c.id, 'see');
     expect(await Promise.all([a.promise, c.promise])).to.deep.equal(['ay', 'see']);
@@ -101,6 +101,71 @@ describe('PendingRequests', () => {
     expect(pending.size).to.equal(0);
     expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
+  });
+
+  it('one shared timer: each request times out exactly at its own deadline, whatever the mix of timeouts and start times', async () => {
+    const pending = new PendingRequests({ maxPending: 100 });
+    const settled: string[] = [];
+    const start = (name: string, timeout: number): void => {
+      const e = pending.add(timeout, undefined, name);
+      e.promise.catch((err: unknown) => {
+        settled.push(`${name}@${clock().now}:${(err as HopwireError).code}`);
+      });
+    };
+    start('a', 300); // deadline 300
+    start('b', 100); // 100: earlier than the armed one, so the timer moves
+    clock().tick(50);
+    start('c', 300); // 350
+    start('d', 100); // 150
+    start('e', 20); // 70
+    const answered = pending.add(100, undefined, 'answered'); // settled before its deadline: never times out
+    clock().tick(10);
+    pending.resolve(answered.id, 'ok');
+    for (let t = 60; t <= 400; t++) {
+      clock().tick(1);
+      await Promise.resolve();
+    }
+    expect(settled).to.deep.equal([
+      'e@70:ERR_REQUEST_TIMEOUT',
+      'b@100:ERR_REQUEST_TIMEOUT',
+      'd@150:ERR_REQUEST_TIMEOUT',
+      'a@300:ERR_REQUEST_TIMEOUT',
+      'c@350:ERR_REQUEST_TIMEOUT',
+    ]);
+    expect(pending.size).to.equal(0);
+    expect(clock().countTimers()).to.equal(0);
+  });
+
+  it('100,000 fast replies beside one slow request (the lane compacts): the slow one still times out on time', async () => {
+    const pending = new PendingRequests<number>({ maxPending: 10 });
+    const slow = pending.add(60_000, undefined, 'slow');
+    const caught = rejection(slow.promise);
+    for (let i = 0; i < 100_000; i++) {
+      const e = pending.add(60_000);
+      pending.resolve(e.id, i);
+      await e.promise;
+    }
+    expect(pending.size).to.equal(1);
+    clock().tick(60_000);
+    expect((await caught).message).to.equal('request slow timed out after 60000 ms');
+    expect(clock().countTimers()).to.equal(0);
+  });
+
+  it('an id reused after wrapping is timed by its new request, not by the old slot', async () => {
+    const pending = new PendingRequests({ maxPending: 10 });
+    pending._setNextId(7);
+    const first = pending.add(100);
+    pending.resolve(first.id, 'done');
+    pending._setNextId(7);
+    clock().tick(50);
+    const second = pending.add(100); // id 7 again: deadline 150, not 100
+    expect(second.id).to.equal(7);
+    const caught = rejection(second.promise);
+    clock().tick(50);
+    expect(pending.has(7)).to.equal(true);
+    clock().tick(50);
+    expect(pending.has(7)).to.equal(false);
+    expect((await caught as HopwireError).code).to.equal(ErrorCode.REQUEST_TIMEOUT);
   });
 
   it('names the request by its label in the timeout message', async () => {
@@ -171,7 +236,7 @@ describe('PendingRequests', () => {
     const entries = [pending.add(1000), pending.add(1000), pending.add(1000)];
     expect(() => pending.add(1000)).to.throw(HopwireError).with.property('code', ErrorCode.TOO_MANY_PENDING);
     expect(pending.size).to.equal(3);
-    expect(clock().countTimers()).to.equal(3);
+    expect(clock().countTimers()).to.equal(1);
     pending.resolve(entries[0]!.id, 'done');
     const fourth = pending.add(1000);
     expect(pending.size).to.equal(3);
@@ -225,7 +290,7 @@ describe('PendingRequests', () => {
     setMaxListeners(1000, controller.signal); // one signal shared by 1,000 requests is deliberate here
     const entries = Array.from({ length: 1000 }, () => pending.add(5000, controller.signal));
     expect(new Set(entries.map((e) => e.id)).size).to.equal(1000);
-    expect(clock().countTimers()).to.equal(1000);
+    expect(clock().countTimers()).to.equal(1); // shared by all 1,000
     // A deterministic shuffle (LCG-driven Fisher–Yates).
     const order = entries.map((e) => e.id);
     let seed = 12345;

@@ -99,7 +99,7 @@ export class Inbox {
 export function fakeClockPerTest(): () => Clock {
   let clock: Clock | undefined;
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
   });
   afterEach(() => {
     clock?.uninstall();
