@@ -147,7 +147,7 @@ describe('PendingRequests', () => {
     }
     expect(pending.size).to.equal(1);
     clock().tick(60_000);
-    expect((await caught).message).to.equal('request slow timed out after 60000 ms');
+    expect((await caught as Error).message).to.equal('request slow timed out after 60000 ms');
     expect(clock().countTimers()).to.equal(0);
   });
 
