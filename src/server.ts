@@ -79,6 +79,8 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Counters of sessions that have ended. */
   readonly #ended = newCounters();
   readonly #disconnects = newDisconnects();
+  /** What a transport received that no session took. */
+  readonly #unclaimed = newCounters();
   #connectionsTotal = 0;
   #duplicatesDropped = 0;
   #droppedByEnded = 0;
@@ -266,6 +268,11 @@ export class Server extends EventEmitter<ServerEvents> {
   #createTransport(name: TransportName): ServerTransport {
     const host: ServerTransportHost = {
       settings: this.#settings,
+      options: this.options,
+      counters: this.#unclaimed,
+      refuse: (): void => {
+        this.refusedConnections++;
+      },
       adopt: (link: LinkFactory): Session => this.#adopt(link),
       emitError: (err: Error): void => {
         this.#emitError(err);
@@ -346,6 +353,7 @@ export class Server extends EventEmitter<ServerEvents> {
   stats(): ServerStats {
     const totals = newCounters();
     addCounters(totals, this.#ended);
+    addCounters(totals, this.#unclaimed);
     const sessions = [...this.#ready].map((s) => s.stats());
     const byProtocol = { binary: 0, lines: 0 };
     let pendingRequests = 0;
