@@ -21,8 +21,8 @@ import type { DisconnectInfo, Protocol } from './types.js';
 export interface PeerOutput {
   /** Sends one datagram to `port` at `address`. */
   send(parts: Buffer[], port: number, address: string): Promise<void>;
-  /** Encodes a message as one datagram (size checked). */
-  encode(value: unknown): Buffer[];
+  /** Encodes a message as one datagram of at most `maxBytes`. */
+  encode(value: unknown, maxBytes: number): Buffer[];
   /** The link ended: forget the peer. */
   gone(link: UdpPeerLink): void;
 }
@@ -52,11 +52,13 @@ export class UdpPeerLink implements SessionLink {
    * @param remoteAddress - the peer's IP address
    * @param remotePort - the peer's port
    * @param key - how the server transport finds this peer
+   * @param maxBytes - the largest datagram for this peer (an IPv4 peer of a dual-stack socket takes less)
    */
   constructor(
     readonly remoteAddress: string,
     readonly remotePort: number,
     readonly key: string,
+    readonly maxBytes: number,
     host: LinkHost,
     out: PeerOutput,
   ) {
@@ -109,7 +111,7 @@ export class UdpPeerLink implements SessionLink {
     if (refusal !== undefined) return Promise.reject(refusal);
     let parts: Buffer[];
     try {
-      parts = this.#out.encode(value);
+      parts = this.#out.encode(value, this.maxBytes);
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -118,15 +120,20 @@ export class UdpPeerLink implements SessionLink {
 
   /** Encodes a message as one datagram. @throws HopwireError `ERR_DATAGRAM_TOO_LARGE`, `ERR_ENCODE` */
   encodeMessage(value: unknown): Buffer[] {
-    return this.#out.encode(value);
+    return this.#out.encode(value, this.maxBytes);
   }
 
   /** Sends a datagram made by {@link encodeMessage}. */
   sendEncoded(parts: Buffer[]): Promise<void> {
     const refusal = this.#refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
+    let size = 0;
+    for (const p of parts) size += p.length;
+    if (size > this.maxBytes) {
+      return Promise.reject(new HopwireError(ErrorCode.DATAGRAM_TOO_LARGE, `a datagram of ${size} bytes is too large for ${this.key} (at most ${this.maxBytes})`));
+    }
     this.counters.messagesOut++;
-    for (const p of parts) this.counters.bytesOut += p.length;
+    this.counters.bytesOut += size;
     return this.#out.send(parts, this.remotePort, this.remoteAddress);
   }
 

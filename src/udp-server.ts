@@ -39,7 +39,7 @@ export class UdpServerTransport implements ServerTransport {
       const socket = this.#socket;
       return socket === undefined ? Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the server was closed')) : sendDatagram(socket, parts, port, address);
     },
-    encode: (value) => writeDatagram(this.#host.settings.codec, value, this.#maxBytes()),
+    encode: (value, maxBytes) => writeDatagram(this.#host.settings.codec, value, maxBytes),
     gone: (link) => {
       if (this.#peers.get(link.key) === link) this.#peers.delete(link.key);
     },
@@ -89,7 +89,9 @@ export class UdpServerTransport implements ServerTransport {
 
   /**
    * Encodes once and sends one datagram to each peer heard from within
-   * `peerTimeout`. Resolves with the number of datagrams handed to the OS.
+   * `peerTimeout`. Resolves with the number of datagrams handed to the OS
+   * (an IPv4 peer of a dual-stack socket is skipped when the datagram is
+   * larger than IPv4 carries).
    *
    * @throws HopwireError `ERR_DATAGRAM_TOO_LARGE`, `ERR_ENCODE`: nothing sent
    */
@@ -161,7 +163,10 @@ export class UdpServerTransport implements ServerTransport {
 
   #adopt(key: string, from: RemoteInfo): UdpPeerLink {
     let link: UdpPeerLink | undefined;
-    const session = this.#host.adopt((linkHost) => (link = new UdpPeerLink(from.address, from.port, key, linkHost, this.#output)));
+    // An IPv4 peer of a dual-stack IPv6 socket (`::ffff:a.b.c.d`) is reached over IPv4.
+    const family = from.family === 'IPv4' || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(from.address) ? 4 : 6;
+    const maxBytes = Math.min(this.#maxBytes(), datagramLimit(family, undefined));
+    const session = this.#host.adopt((linkHost) => (link = new UdpPeerLink(from.address, from.port, key, maxBytes, linkHost, this.#output)));
     if (link === undefined) throw new Error('the server did not make the UDP link');
     debug('session %d: new UDP peer %s', session.id, key);
     this.#peers.set(key, link); // before `connect`: a listener may close the session at once

@@ -542,6 +542,23 @@ describe("transport: 'udp'", () => {
       expect(code(await rejection(v4.send(blob)))).to.equal('ERR_DATAGRAM_TOO_LARGE');
     });
 
+    it("a dual-stack server on '::' hears IPv4 peers as ::ffff:a.b.c.d and sends them at most IPv4's 65,507 bytes", async () => {
+      const { server, port } = await udpServer({ host: '::' });
+      const connected = nextEvent<ServerEvents, 'connect'>(server, 'connect');
+      const client = await udpClient({ host: '127.0.0.1', port });
+      const inbox = clientInbox(client);
+      await client.send('over IPv4');
+      const [session] = await connected;
+      expect(session.remoteAddress).to.equal('::ffff:127.0.0.1');
+      const payload = '{"$hw":"a","i":0,"t":"Buffer"}';
+      const overhead = 5 + 20 + 4 + payload.length;
+      expect(code(await rejection(session.send(Buffer.alloc(65_527 - overhead))))).to.equal('ERR_DATAGRAM_TOO_LARGE');
+      expect(await server.sendAll(Buffer.alloc(65_527 - overhead))).to.equal(0);
+      await session.send(Buffer.alloc(65_507 - overhead, 1));
+      await inbox.until(1);
+      expect((inbox.items[0] as Buffer).length).to.equal(65_507 - overhead);
+    });
+
     it('garbage over IPv6 is dropped and counted too', async () => {
       const { server, port } = await udpServer({ host: '::1' });
       const inbox = serverInbox(server);
