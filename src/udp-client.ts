@@ -21,8 +21,11 @@ import type { ClientTransport, ClientTransportHost } from './transport.js';
 import type { SendOptions } from './types.js';
 import { openSocket, resolveHost, sendDatagram } from './udp-socket.js';
 
-/** Errors the OS reports about earlier datagrams (ICMP), not about the send at hand. */
-const ICMP_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+/**
+ * The error an OS reports about an earlier datagram (an ICMP "port
+ * unreachable"), on some systems from the next send: not about the send at hand.
+ */
+const PORT_UNREACHABLE = 'ECONNREFUSED';
 
 /** The UDP transport of a client. */
 export class UdpClientTransport implements ClientTransport {
@@ -125,7 +128,7 @@ export class UdpClientTransport implements ClientTransport {
     for (const p of parts) this.counters.bytesOut += p.length;
     return sendDatagram(socket, parts).catch((err: unknown) => {
       const error = toError(err) as NodeJS.ErrnoException;
-      if (error.code === undefined || !ICMP_ERRORS.has(error.code)) throw error;
+      if (error.code !== PORT_UNREACHABLE) throw error;
       this.#onSocketError(error); // about an earlier datagram, not this one
     });
   }
