@@ -103,10 +103,10 @@ function clientInbox(client: Client): Inbox {
   return inbox;
 }
 
-let ipv6 = false;
-before(async () => {
+/** Whether this machine can bind a UDP socket to ::1. */
+async function haveIpv6(): Promise<boolean> {
   const probe = createSocket('udp6');
-  ipv6 = await new Promise<boolean>((resolve) => {
+  const ok = await new Promise<boolean>((resolve) => {
     probe.once('error', () => {
       resolve(false);
     });
@@ -114,8 +114,9 @@ before(async () => {
       resolve(true);
     });
   });
-  probe.close();
-});
+  await new Promise<void>((resolve) => probe.close(resolve));
+  return ok;
+}
 
 describe("transport: 'udp'", () => {
   afterEach(closeAll);
@@ -504,9 +505,9 @@ describe("transport: 'udp'", () => {
   });
 
   describe('IPv6', () => {
-    beforeEach(function () {
-      if (!ipv6) {
-        console.log("      (skipped: this machine cannot bind a UDP socket to ::1)");
+    before(async function () {
+      if (!(await haveIpv6())) {
+        console.log('      (IPv6 tests skipped: this machine cannot bind a UDP socket to ::1)');
         this.skip();
       }
     });
