@@ -500,6 +500,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #createTransport(transport: TransportName): ClientTransport {
     const host: ClientTransportHost = {
       settings: this.#settings,
+      options: this.options,
       onConnect: () => {
         this.#state = 'connected';
         this.#connects++;

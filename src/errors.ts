@@ -15,6 +15,8 @@ export const ErrorCode = {
   FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
   /** A JSON line grew past `maxLineBytes` before its terminator arrived. */
   LINE_TOO_LARGE: 'ERR_LINE_TOO_LARGE',
+  /** A value does not fit one UDP datagram (`maxDatagramBytes`); nothing was sent. */
+  DATAGRAM_TOO_LARGE: 'ERR_DATAGRAM_TOO_LARGE',
   /** The peer broke the wire protocol (bad magic, unknown kind, inconsistent lengths, …). */
   PROTOCOL: 'ERR_PROTOCOL',
   /** Shared-secret authentication failed (wrong, missing or unexpected secret). */

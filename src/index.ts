@@ -60,6 +60,9 @@ export type {
   NatsOptions,
   TransportOptions,
   ResolvedTransport,
+  UdpOptions,
+  UdpServerOptions,
+  ResolvedUdp,
 } from './options.js';
 export { ErrorCode, HopwireError, isHopwireError } from './errors.js';
 export type { HopwireErrorDetails } from './errors.js';

@@ -164,8 +164,32 @@ export interface TransportOptions {
   subject?: string;
 }
 
+/** Settings of `transport: 'udp'`, both sides (see `docs/udp.md`). */
+export interface UdpOptions {
+  /**
+   * Largest datagram sent or accepted, in bytes (header included): a value
+   * whose datagram would be larger is refused with `ERR_DATAGRAM_TOO_LARGE`,
+   * and a larger datagram received is dropped. Lowered to what the address
+   * family carries; keep it under the path MTU (about 1,400 bytes on most
+   * networks) to avoid IP fragmentation. From 64 to 65527.
+   * @default 65507 over IPv4, 65527 over IPv6
+   */
+  maxDatagramBytes?: number;
+}
+
+/** Settings of a {@link Server} with `transport: 'udp'`. */
+export interface UdpServerOptions extends UdpOptions {
+  /**
+   * A UDP peer the server has not heard from for this long (ms) is dropped:
+   * its session ends with reason `'idle'`, and `sendAll()` no longer reaches
+   * it. Its next datagram makes a new session.
+   * @default 30000
+   */
+  peerTimeout?: number;
+}
+
 /** Options of {@link Server}. */
-export interface ServerOptions extends CommonOptions, TransportOptions {
+export interface ServerOptions extends CommonOptions, TransportOptions, UdpServerOptions {
   /** TCP port; 0 picks a free one. Ignored when `path` is set. @default 0 */
   port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
@@ -206,7 +230,7 @@ export interface ServerOptions extends CommonOptions, TransportOptions {
 }
 
 /** Options of {@link Client}. */
-export interface ClientOptions extends CommonOptions, TransportOptions {
+export interface ClientOptions extends CommonOptions, TransportOptions, UdpOptions {
   /** TCP port of the server. (`undefined` is accepted so a `ListenAddress` can be spread in.) */
   port?: number | undefined;
   /** Host of the server. @default '127.0.0.1' */
@@ -273,11 +297,17 @@ export interface ResolvedTransport {
   readonly subject: string | undefined;
 }
 
+/** The resolved UDP options. */
+export interface ResolvedUdp {
+  /** `undefined`: as large as the address family allows. */
+  readonly maxDatagramBytes: number | undefined;
+}
+
 /** Where a socket lives. */
 export type Endpoint = { readonly port: number; readonly host: string } | { readonly path: string };
 
 /** The resolved, frozen form of {@link ServerOptions}. */
-export interface ResolvedServerOptions extends ResolvedCommon, ResolvedTransport {
+export interface ResolvedServerOptions extends ResolvedCommon, ResolvedTransport, ResolvedUdp {
   readonly endpoint: Endpoint;
   readonly socketMode: number;
   readonly protocol: 'auto' | 'binary' | 'lines';
@@ -289,10 +319,11 @@ export interface ResolvedServerOptions extends ResolvedCommon, ResolvedTransport
   readonly maxConnections: number;
   readonly allowLinesWithSecret: boolean;
   readonly metrics: { readonly port: number; readonly host: string } | undefined;
+  readonly peerTimeout: number;
 }
 
 /** The resolved, frozen form of {@link ClientOptions}. */
-export interface ResolvedClientOptions extends ResolvedCommon, ResolvedTransport {
+export interface ResolvedClientOptions extends ResolvedCommon, ResolvedTransport, ResolvedUdp {
   readonly endpoint: Endpoint;
   readonly protocol: 'binary' | 'lines';
   readonly reconnect: Readonly<Required<ReconnectOptions>> | false;

@@ -14,6 +14,7 @@ import type { TlsOptions } from 'node:tls';
 import { Codec } from './codec.js';
 import { MAX_TIMER_DELAY } from './timers.js';
 import { TypeRegistry } from './type-registry.js';
+import { MAX_DATAGRAM_BYTES_IPV6, MIN_DATAGRAM_BYTES } from './datagram.js';
 import { boolean, checkObject, describe, integer, invalid, oneOf } from './option-checks.js';
 import type {
   ClientOptions,
@@ -27,6 +28,7 @@ import type {
   ResolvedCommon,
   ResolvedServerOptions,
   ResolvedTransport,
+  ResolvedUdp,
   ServerOptions,
   SlowConsumerOptions,
   TransportOptions,
@@ -50,6 +52,9 @@ export type {
   NatsOptions,
   TransportOptions,
   ResolvedTransport,
+  UdpOptions,
+  UdpServerOptions,
+  ResolvedUdp,
 } from './option-types.js';
 
 /** The defaults, in one place. */
@@ -75,15 +80,19 @@ export const DEFAULTS = Object.freeze({
   maxAttachments: 4096,
   maxRemoteFunctions: 10_000,
   maxConnections: 10_000,
+  peerTimeout: 30_000,
 });
 
 /** Resolves server options. @throws HopwireError `ERR_INVALID_OPTION` */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const o = checkObject(options, 'server options');
   const protocol = oneOf(o.protocol, 'protocol', ['auto', 'binary', 'lines'] as const, 'auto');
+  const transport = resolveTransport(o);
   return Object.freeze({
     ...resolveCommon(o),
-    ...resolveTransport(o),
+    ...transport,
+    ...resolveUdp(o, transport.transport),
+    peerTimeout: resolvePeerTimeout(o, transport.transport),
     endpoint: resolveEndpoint(o, false),
     socketMode: integer(o.socketMode, 'socketMode', DEFAULTS.socketMode, 0, 0o777),
     protocol,
@@ -110,10 +119,14 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   const servers = resolveServers(o);
   const protocol = oneOf(o.protocol, 'protocol', ['binary', 'lines'] as const, 'binary');
   const transport = resolveTransport(o);
+  const udp = resolveUdp(o, transport.transport);
+  const endpoint = servers[0] ?? resolveEndpoint(o, transport.transport !== 'nats');
+  if (transport.transport === 'udp' && 'port' in endpoint && endpoint.port === 0) invalid("a UDP client needs the server's port (1 to 65535)");
   return Object.freeze({
     ...resolveCommon(o),
     ...transport,
-    endpoint: servers[0] ?? resolveEndpoint(o, transport.transport !== 'nats'),
+    ...udp,
+    endpoint,
     servers,
     strategy: oneOf(o.strategy, 'strategy', ['round-robin', 'failover', 'random'] as const, 'round-robin'),
     protocol,
@@ -168,6 +181,38 @@ function resolveTransport(o: TransportOptions): ResolvedTransport {
   if (typeof o.subject !== 'string' || o.subject === '' || /[\s*>]/.test(o.subject)) invalid('nats needs a subject: a non-empty string without spaces, * or >');
   if (o.transport === 'udp') invalid('give either transport: "udp" or nats, not both');
   return { transport: 'nats', nats: Object.freeze({ ...nats }), subject: o.subject };
+}
+
+/** Options that mean nothing over UDP, each with why; refused with `transport: 'udp'`. */
+const NOT_OVER_UDP: readonly [keyof ServerOptions | keyof ClientOptions, (value: unknown) => boolean, string][] = [
+  ['tls', (v) => v !== undefined, 'UDP datagrams are not encrypted; use TCP with tls, or a VPN'],
+  ['path', (v) => v !== undefined, 'it names a Unix stream socket; UDP needs a port'],
+  ['secret', (v) => v !== undefined, 'it is proved in the hello, and UDP has none'],
+  ['allow', (v) => v !== undefined, 'it is checked at accept, and UDP accepts nothing; use a firewall'],
+  ['servers', (v) => v !== undefined, 'use one client per server'],
+  ['protocol', (v) => v === 'lines', 'UDP carries binary frames only'],
+  ['envelope', (v) => v === 'sockhop', 'it is a JSON-lines dialect'],
+  ['jsonRpc', (v) => v === true, 'it is a JSON-lines dialect'],
+];
+
+/** The UDP options, checked against the transport. @throws HopwireError `ERR_INVALID_OPTION` */
+function resolveUdp(o: ServerOptions | ClientOptions, transport: ResolvedTransport['transport']): ResolvedUdp {
+  if (transport !== 'udp') {
+    if (o.maxDatagramBytes !== undefined) invalid('maxDatagramBytes needs transport: "udp"');
+    return { maxDatagramBytes: undefined };
+  }
+  for (const [name, given, why] of NOT_OVER_UDP) {
+    if (given((o as Record<string, unknown>)[name])) invalid(`${name} does not work with transport: "udp": ${why} (see docs/udp.md)`);
+  }
+  return {
+    maxDatagramBytes:
+      o.maxDatagramBytes === undefined ? undefined : integer(o.maxDatagramBytes, 'maxDatagramBytes', 0, MIN_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES_IPV6),
+  };
+}
+
+function resolvePeerTimeout(o: ServerOptions, transport: ResolvedTransport['transport']): number {
+  if (transport !== 'udp' && o.peerTimeout !== undefined) invalid('peerTimeout needs transport: "udp"');
+  return integer(o.peerTimeout, 'peerTimeout', DEFAULTS.peerTimeout, 1, MAX_TIMER_DELAY);
 }
 
 function resolveServers(o: ClientOptions): readonly Endpoint[] {

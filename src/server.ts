@@ -29,7 +29,7 @@ import { type ServerStats, addCounters, newCounters, newDisconnects, prometheusT
 export interface ServerEvents {
   /** The server is listening. */
   listening: [address: ListenAddress];
-  /** A peer finished its hello (or was detected as a JSON-lines peer). */
+  /** A peer finished its hello (or was detected as a JSON-lines peer; over UDP: sent its first valid datagram). */
   connect: [session: Session];
   /** A peer's connection ended. */
   disconnect: [session: Session, info: DisconnectInfo];
@@ -79,6 +79,8 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Counters of sessions that have ended. */
   readonly #ended = newCounters();
   readonly #disconnects = newDisconnects();
+  /** What a transport received that no session took. */
+  readonly #unclaimed = newCounters();
   #connectionsTotal = 0;
   #duplicatesDropped = 0;
   #droppedByEnded = 0;
@@ -266,6 +268,11 @@ export class Server extends EventEmitter<ServerEvents> {
   #createTransport(name: TransportName): ServerTransport {
     const host: ServerTransportHost = {
       settings: this.#settings,
+      options: this.options,
+      counters: this.#unclaimed,
+      refuse: (): void => {
+        this.refusedConnections++;
+      },
       adopt: (link: LinkFactory): Session => this.#adopt(link),
       emitError: (err: Error): void => {
         this.#emitError(err);
@@ -318,8 +325,12 @@ export class Server extends EventEmitter<ServerEvents> {
    * waited for (`'wait'`). One slow reader therefore cannot hold the
    * broadcast back for long, nor grow the server's memory without bound.
    *
+   * With `transport: 'udp'`, one datagram goes to each peer heard from
+   * within `peerTimeout` (see `docs/udp.md`).
+   *
    * @returns the number of sessions the message was written or queued to
-   * @throws HopwireError `ERR_ENCODE` when the value cannot be encoded (then
+   * @throws HopwireError `ERR_ENCODE` when the value cannot be encoded, or
+   * `ERR_DATAGRAM_TOO_LARGE` when it does not fit one UDP datagram (then
    * nothing is sent)
    */
   sendAll(value: unknown): Promise<number> {
@@ -346,6 +357,7 @@ export class Server extends EventEmitter<ServerEvents> {
   stats(): ServerStats {
     const totals = newCounters();
     addCounters(totals, this.#ended);
+    addCounters(totals, this.#unclaimed);
     const sessions = [...this.#ready].map((s) => s.stats());
     const byProtocol = { binary: 0, lines: 0 };
     let pendingRequests = 0;

@@ -139,12 +139,12 @@ export class Session {
     return this.#conn.closed;
   }
 
-  /** The peer's IP address (TCP), `undefined` on Unix sockets. */
+  /** The peer's IP address (TCP, UDP), `undefined` on Unix sockets. */
   get remoteAddress(): string | undefined {
     return this.#conn.remoteAddress;
   }
 
-  /** The peer's port (TCP). */
+  /** The peer's port (TCP, UDP). */
   get remotePort(): number | undefined {
     return this.#conn.remotePort;
   }

@@ -123,7 +123,7 @@ export interface ClientStats extends ConnectionCounters {
 
 /** Every disconnect reason, zeroed. */
 export function newDisconnects(): Record<DisconnectReason, number> {
-  return { closed: 0, 'remote-closed': 0, 'ping-timeout': 0, 'handshake-timeout': 0, 'protocol-error': 0, 'socket-error': 0, 'slow-consumer': 0 };
+  return { closed: 0, 'remote-closed': 0, 'ping-timeout': 0, 'handshake-timeout': 0, 'protocol-error': 0, 'socket-error': 0, 'slow-consumer': 0, idle: 0 };
 }
 
 interface Metric {

@@ -14,6 +14,7 @@
  */
 import type { ConnectionSettings, ReceiveMeta } from './connection.js';
 import type { Session, SessionLink } from './session.js';
+import type { ResolvedClientOptions, ResolvedServerOptions } from './options.js';
 import type { ConnectionCounters } from './stats.js';
 import type { DisconnectInfo, ListenAddress, RequestOptions, SendOptions } from './types.js';
 import type { EncodedValue } from './codec.js';
@@ -42,6 +43,12 @@ export type LinkFactory = (host: LinkHost) => SessionLink;
 export interface ServerTransportHost {
   /** The server's resolved settings (codec, limits, options). */
   readonly settings: ConnectionSettings;
+  /** The server's resolved options (endpoint, transport options). */
+  readonly options: ResolvedServerOptions;
+  /** What arrived that no session took (dropped datagrams): the transport counts it here. */
+  readonly counters: ConnectionCounters;
+  /** Counts a peer turned away (over `maxConnections`) in `connectionsRefused`. */
+  refuse(): void;
   /**
    * Makes a session for a new peer and tracks it like any other (`connect`
    * and `disconnect` events, `sessions`, `stats()`, `sendAll()`); the session
@@ -70,6 +77,8 @@ export interface ServerTransport {
 export interface ClientTransportHost {
   /** The client's resolved settings (codec, limits, options). */
   readonly settings: ConnectionSettings;
+  /** The client's resolved options (endpoint, transport options). */
+  readonly options: ResolvedClientOptions;
   /** Connected (the first time and after each reconnect). */
   onConnect(): void;
   /** The connection was lost (the transport may be reconnecting). */

@@ -23,7 +23,9 @@ export type DisconnectReason =
   /** The socket failed (`ECONNRESET`, …). */
   | 'socket-error'
   /** The peer fell too far behind `sendAll()` broadcasts (server `slowConsumer` policy). */
-  | 'slow-consumer';
+  | 'slow-consumer'
+  /** A UDP peer sent nothing for `peerTimeout` ms (server, `transport: 'udp'`). */
+  | 'idle';
 
 /** What `disconnect` events carry. */
 export interface DisconnectInfo {

@@ -155,6 +155,26 @@ describe('examples', function () {
     expect(out).to.include('[client] asks the server to call the alert → alert: ERR_RELEASED');
   });
 
+  it('udp.ts: readings in datagrams arrive as real Readings; sendAll reaches every sensor; too large and requests are refused', async () => {
+    const out = await ok('udp.ts');
+    expect(out).to.match(/^\[collector\] listening on udp:\/\/127\.0\.0\.1:\d+, datagrams up to 1200 bytes$/m);
+    for (const [name, line] of [
+      ['north', '18 °C = 64 °F'],
+      ['south', '20.5 °C = 69 °F'],
+      ['east', '23 °C = 73 °F'],
+    ]) {
+      expect(out).to.include(`[collector] ${name}: ${line}, a real Reading: true, 4 raw samples`);
+      expect(out).to.include(`[${name}] the collector answered: {"ok":"${name}"}`);
+      expect(out).to.include(`[${name}] broadcast: {"alert":"frost expected tonight"}`);
+    }
+    expect(out.match(/^\[collector\] new sensor at 127\.0\.0\.1:\d+ \(session #\d+\)$/gm)).to.have.length(3);
+    expect(out).to.include('[collector] sendAll reached 3 sensors');
+    expect(out).to.include('[north] a reading with 2000 samples: ERR_DATAGRAM_TOO_LARGE (nothing was sent)');
+    expect(out).to.include('[north] request(): ERR_UNSUPPORTED');
+    expect(out).to.include('[collector] stats: 3 messages in, 3 sessions, 0 datagrams dropped');
+    expect(out).to.include('[done] everything closed');
+  });
+
   it('several-servers.ts: round-robin over three servers, and over the other two once one closes', async () => {
     const out = await ok('several-servers.ts');
     for (const s of ['A', 'B', 'C']) expect(out).to.match(new RegExp(`^\\[client\\] {3}connected to server ${s} \\(port \\d+\\)$`, 'm'));
