@@ -119,6 +119,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #ended = newCounters();
   #connects = 0;
   #connectedAt = 0;
+  /** The reply function of the last connection a message came on. */
+  #reply: { conn: Connection | undefined; send: (value: unknown) => Promise<void> } | undefined;
 
   /**
    * @param options - where the server is and how to talk; see {@link ClientOptions}
@@ -707,7 +709,6 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   #onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void {
-    const conn = this.#conn;
     // Written out property by property: `{ ...meta, more }` takes V8's slow path (≈1–3 µs per message).
     const ctx: ClientMessageContext = {
       type: meta.type,
@@ -715,11 +716,23 @@ export class Client extends EventEmitter<ClientEvents> {
       unknownTypes: meta.unknownTypes,
       protocol: meta.protocol,
       client: this,
-      reply: reply ?? ((r: unknown) => (conn === undefined ? Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected')) : conn.send(r))),
+      reply: reply ?? this.#replyOn(this.#conn),
     };
     for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
     this.emit('message', value, ctx);
     this.#router.dispatchMessage(value, meta, ctx);
+  }
+
+  /** `ctx.reply` for messages of one connection: made once per connection, not per message. */
+  #replyOn(conn: Connection | undefined): (value: unknown) => Promise<void> {
+    if (this.#reply?.conn !== conn || this.#reply === undefined) {
+      const send =
+        conn === undefined
+          ? (): Promise<void> => Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'))
+          : (r: unknown): Promise<void> => conn.send(r);
+      this.#reply = { conn, send };
+    }
+    return this.#reply.send;
   }
 
   #onRequest(value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {

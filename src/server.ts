@@ -476,7 +476,7 @@ export class Server extends EventEmitter<ServerEvents> {
       unknownTypes: meta.unknownTypes,
       protocol: meta.protocol,
       session,
-      reply: reply ?? ((value: unknown) => session.send(value)),
+      reply: reply ?? session.replyToSender,
     };
     this.emit('message', value, ctx);
     this.#router.dispatchMessage(value, meta, ctx);

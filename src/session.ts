@@ -193,6 +193,9 @@ export class Session {
     };
   }
 
+  /** `ctx.reply` of this session's messages: one function per session, not one per message. @internal */
+  readonly replyToSender = (value: unknown): Promise<void> => this.send(value);
+
   /** Sends a message to this peer; resolves when handed to the OS. */
   send(value: unknown): Promise<void> {
     return this.#conn.send(value);
