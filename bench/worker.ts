@@ -40,6 +40,8 @@ async function loadAdapter(name: ContenderName): Promise<Adapter> {
   switch (name) {
     case 'hopwire':
       return (await import('./adapters/hopwire.js')).adapter;
+    case 'hopwire-msgpack':
+      return (await import('./adapters/hopwire-msgpack.js')).adapter;
     case 'raw-net':
       return (await import('./adapters/raw-net.js')).adapter;
     case 'raw-bytes':

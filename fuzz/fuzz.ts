@@ -35,7 +35,7 @@ import { Codec } from '../src/codec.js';
 import { HopwireError } from '../src/errors.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
-import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, MAX_FRAME_KIND, encodeFrameToBuffer } from '../src/frame.js';
+import { type Frame, type FrameInput, FrameFlags, FrameKind, KNOWN_FLAGS, MAGIC, MAX_FRAME_KIND, encodeFrameToBuffer } from '../src/frame.js';
 import { LineDecoder } from '../src/line-decoder.js';
 import type { LineDecoderOptions, LineResult } from '../src/line-decoder.js';
 import { TypeRegistry } from '../src/type-registry.js';
@@ -545,7 +545,7 @@ function runFrames(input: Buffer, chunks: readonly Buffer[], options: FrameDecod
       return { frames, error: checkFailed(decoder, err, input, options) };
     }
     for (const frame of out) {
-      if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~(FrameFlags.TAGGED | FrameFlags.STREAM)) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
+      if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~KNOWN_FLAGS) !== 0 || Buffer.byteLength(frame.type) > 255 * 3) {
         finding('FrameDecoder returned an invalid frame', input, { kind: frame.kind, flags: frame.flags });
       }
       frames.push(frame);

@@ -29,7 +29,7 @@ import { ServerPool } from './server-pool.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import { type TransportName, createClientTransport } from './transports.js';
 import type { Endpoint } from './options.js';
-import type { DisconnectInfo, MessageContext, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
+import type { DisconnectInfo, MessageContext, PayloadFormat, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /** Where a client is in its life. */
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
@@ -177,6 +177,17 @@ export class Client extends EventEmitter<ClientEvents> {
     if (pool.members.some((m) => m.connected)) return 'connected';
     if (pool.members.some((m) => m.#canQueue())) return this.#state === 'connecting' ? 'connecting' : 'reconnecting';
     return 'disconnected';
+  }
+
+  /**
+   * The payload format of the current connection: `'msgpack'` when both
+   * sides asked for `codec: 'msgpack'` in the hello, `'json'` otherwise and
+   * while not connected. With `servers`: that of the first connected server.
+   */
+  get payloadFormat(): PayloadFormat {
+    const pool = this.#pool;
+    if (pool !== undefined) return pool.members.find((m) => m.connected)?.payloadFormat ?? 'json';
+    return this.#readyConn?.payloadFormat ?? 'json';
   }
 
   /** True while connected (with `servers`: to at least one). */

@@ -69,6 +69,17 @@ export class ValueDecoder {
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
+    return this.decodeTree(type, value, attachments, tagged, functions);
+  }
+
+  /**
+   * Decodes an already parsed payload (the JSON tree, however it was
+   * serialised): revives its tags and rebuilds registered classes.
+   *
+   * @throws HopwireError `ERR_DECODE` as {@link decode}, but for the parsing
+   */
+  decodeTree(type: string, tree: unknown, attachments: readonly Buffer[], tagged: boolean, functions: FunctionImporter | undefined): DecodedValue {
+    let value = tree;
     const state: DecodeState = { attachments, unknownTypes: undefined, functions };
     if (tagged) value = this.#revive(value, 0, state);
     let known = false;

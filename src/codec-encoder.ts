@@ -14,12 +14,15 @@ import { callToWire } from './codec-rebuild.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import type { TypeRegistry } from './type-registry.js';
 
-/** An encoded value, ready to be put in a frame. */
-export interface EncodedValue {
+/**
+ * An encoded value, ready to be put in a frame. The payload is JSON text
+ * (`string`), or MessagePack bytes (`Buffer`) from `src/codec-msgpack.ts`.
+ */
+export interface EncodedValue<P extends string | Buffer = string> {
   /** Type name of the top-level value: its registered name, its class name if unregistered, or `''`. */
   type: string;
-  /** JSON text. */
-  payload: string;
+  /** JSON text, or MessagePack bytes. */
+  payload: P;
   /** Raw bytes referenced from the payload by index. */
   attachments: Uint8Array[];
   /** Whether the payload holds tagged values (the frame's TAGGED flag). */
@@ -39,6 +42,15 @@ const COPY_ATTACHMENTS_BELOW = 64 * 1024;
 const SKIP: unique symbol = Symbol('skip');
 
 type JsonTree = string | number | boolean | null | JsonTree[] | { [key: string]: JsonTree };
+
+/**
+ * Serialises the value tree: JSON-native data only (strings, finite numbers,
+ * booleans, null, plain arrays and objects), tags included.
+ */
+export type TreeWriter<P extends string | Buffer> = (tree: unknown) => P;
+
+/** The JSON writer. */
+const toJson: TreeWriter<string> = (tree) => JSON.stringify(tree);
 
 /** Per-call encode state. */
 interface EncodeState {
@@ -70,6 +82,19 @@ export class ValueEncoder {
    * a top-level function or symbol, or a `toWire` hook that throws.
    */
   encode(value: unknown, functions: FunctionExporter | undefined): EncodedValue {
+    return this.encodeWith(value, functions, toJson, false);
+  }
+
+  /**
+   * Encodes a value with another serialiser of the same tree (MessagePack).
+   *
+   * @param value - the value
+   * @param functions - turns functions into ids; without it they are dropped
+   * @param write - serialises the tree
+   * @param strict - whether `write` keeps what JSON drops (a function or
+   * symbol in an object): then such values take the tree walk, which drops them
+   */
+  encodeWith<P extends string | Buffer>(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<P>, strict: boolean): EncodedValue<P> {
     let type = '';
     let body = value;
     if (typeof value === 'object' && value !== null && isInstance(value)) {
@@ -85,13 +110,13 @@ export class ValueEncoder {
     } else if (typeof value === 'symbol' || (typeof value === 'function' && functions === undefined)) {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
-    if (this.#isPlainJson(body, 0, functions !== undefined)) {
-      return { type, payload: JSON.stringify(body), attachments: [], tagged: false };
+    if (this.#isPlainJson(body, 0, strict || functions !== undefined)) {
+      return { type, payload: write(body), attachments: [], tagged: false };
     }
     const state: EncodeState = { attachments: [], ancestors: new Set(), functions };
     const tree = this.#toTree(body, 0, state, '$');
     if (tree === SKIP) throw new HopwireError(ErrorCode.ENCODE, 'the value returned by toWire cannot be sent');
-    return { type, payload: JSON.stringify(tree), attachments: state.attachments, tagged: true };
+    return { type, payload: write(tree), attachments: state.attachments, tagged: true };
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */

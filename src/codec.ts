@@ -21,14 +21,14 @@
  */
 import { className, isBuiltin, ownProperties } from './codec-builtins.js';
 import { type DecodedValue, type FunctionImporter, ValueDecoder } from './codec-decoder.js';
-import { type EncodedValue, type FunctionExporter, ValueEncoder } from './codec-encoder.js';
+import { type EncodedValue, type FunctionExporter, type TreeWriter, ValueEncoder } from './codec-encoder.js';
 import { callToWire, rebuild } from './codec-rebuild.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { TypeRegistry } from './type-registry.js';
 
 export { TAG } from './codec-format.js';
 export type { DecodedValue, FunctionImporter } from './codec-decoder.js';
-export type { EncodedValue, FunctionExporter } from './codec-encoder.js';
+export type { EncodedValue, FunctionExporter, TreeWriter } from './codec-encoder.js';
 
 /** Options of {@link Codec}. */
 export interface CodecOptions {
@@ -95,6 +95,17 @@ export class Codec {
   }
 
   /**
+   * Encodes a value into the same tree as {@link encode}, serialised by
+   * `write` instead of `JSON.stringify` (`src/codec-msgpack.ts`).
+   *
+   * @param strict - `write` keeps what JSON drops (functions, symbols)
+   * @throws HopwireError `ERR_ENCODE` as {@link encode}
+   */
+  encodeWith<P extends string | Buffer>(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<P>, strict: boolean): EncodedValue<P> {
+    return this.#encoder.encodeWith(value, functions, write, strict);
+  }
+
+  /**
    * The plain-JSON form of a value, for peers that speak JSON lines: a class
    * instance becomes what its `toWire` returns, or its own enumerable
    * properties; `type` is its registered name, its class name, or the
@@ -140,5 +151,14 @@ export class Codec {
    */
   decode(type: string, payload: Buffer | string, attachments: readonly Buffer[] = [], tagged = false, functions?: FunctionImporter): DecodedValue {
     return this.#decoder.decode(type, payload, attachments, tagged, functions);
+  }
+
+  /**
+   * Decodes a payload already parsed into its tree (`src/codec-msgpack.ts`).
+   *
+   * @throws HopwireError `ERR_DECODE` as {@link decode}
+   */
+  decodeTree(type: string, tree: unknown, attachments: readonly Buffer[] = [], tagged = false, functions?: FunctionImporter): DecodedValue {
+    return this.#decoder.decodeTree(type, tree, attachments, tagged, functions);
   }
 }

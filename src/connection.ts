@@ -10,12 +10,13 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { EncodedValue } from './codec.js';
+import type { DecodedValue, EncodedValue } from './codec.js';
+import type { MsgpackCodec } from './codec-msgpack.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { Handshake, type Hello } from './handshake.js';
+import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
@@ -26,10 +27,10 @@ import { MessageIterator } from './message-iterator.js';
 import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
-import { encodeLinesMessage, encodeValueFrame, frameOf } from './wire.js';
+import { encodeLinesMessage, frameOf, payloadFlags } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
-import type { DisconnectInfo, Protocol, RequestOptions } from './types.js';
+import type { DisconnectInfo, PayloadFormat, Protocol, RequestOptions } from './types.js';
 
 /** Most stream items buffered for a `requestStream()` loop that falls behind (then `ERR_QUEUE_FULL`). */
 const STREAM_BUFFER = 65_536;
@@ -127,6 +128,8 @@ export class Connection {
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
   #info: DisconnectInfo | undefined;
+  /** Set when both hellos asked for MessagePack payloads. */
+  #msgpack: MsgpackCodec | undefined;
 
   /**
    * @param socket - a connected socket
@@ -146,7 +149,7 @@ export class Connection {
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#writer = new SocketWriter(socket, this.counters);
     this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
-    this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret });
+    this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret, caps: settings.msgpack === undefined ? [] : [MSGPACK_CAP] });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
         {
@@ -183,6 +186,11 @@ export class Connection {
   /** The framing, once known. */
   get protocol(): Protocol | undefined {
     return this.#protocol;
+  }
+
+  /** The payload format agreed in the hello; `'json'` before it and for JSON-lines peers. */
+  get payloadFormat(): PayloadFormat {
+    return this.#msgpack === undefined ? 'json' : 'msgpack';
   }
 
   /** True between the end of the hello and the start of closing. */
@@ -235,7 +243,7 @@ export class Connection {
         this.counters.messagesOut++;
         return this.#write(parts);
       }
-      const e = this.#settings.codec.encode(value, this.#export);
+      const e = this.#encode(value, this.#export);
       this.counters.messagesOut++;
       return this.#writeValue(FrameKind.MESSAGE, e, 0, 0);
     } catch (err) {
@@ -256,7 +264,7 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    if (this.#protocol !== 'lines') return encodeValueFrame(this.#settings.codec, FrameKind.MESSAGE, value, 0, this.#export);
+    if (this.#protocol !== 'lines') return frameOf(FrameKind.MESSAGE, this.#encode(value, this.#export));
     return [encodeLinesMessage(this.#settings, value)];
   }
 
@@ -275,10 +283,10 @@ export class Connection {
       this.counters.requestsSent++;
       return dialect.request(value, options);
     }
-    let encoded: EncodedValue;
+    let encoded: EncodedValue<string | Buffer>;
     let ids: number[];
     try {
-      ({ result: encoded, ids } = this.#functions.collect((exporter) => this.#settings.codec.encode(value, exporter)));
+      ({ result: encoded, ids } = this.#functions.collect((exporter) => this.#encode(value, exporter)));
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -309,10 +317,10 @@ export class Connection {
       it.fail(refusal);
       return it;
     }
-    let e: EncodedValue;
+    let e: EncodedValue<string | Buffer>;
     let entry: { id: number; promise: Promise<unknown> };
     try {
-      e = this.#settings.codec.encode(value, this.#export);
+      e = this.#encode(value, this.#export);
       entry = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal);
     } catch (err) {
       it.fail(toError(err));
@@ -347,19 +355,39 @@ export class Connection {
 
   readonly #export = (fn: AnyFunction): number => this.#functions.export(fn);
 
+  /** Encodes a value in the payload format agreed in the hello. */
+  #encode(value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> {
+    const m = this.#msgpack;
+    return m === undefined ? this.#settings.codec.encode(value, functions) : m.encode(value, functions);
+  }
+
+  /**
+   * Decodes a MESSAGE, REQUEST or REPLY payload, JSON or (with the MSGPACK
+   * flag, once agreed in the hello) MessagePack.
+   *
+   * @throws HopwireError `ERR_DECODE`, or `ERR_PROTOCOL` for MessagePack that was not agreed
+   */
+  #decode(frame: Frame): DecodedValue {
+    const tagged = (frame.flags & FrameFlags.TAGGED) !== 0;
+    if ((frame.flags & FrameFlags.MSGPACK) === 0) return this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);
+    const m = this.#msgpack;
+    if (m === undefined) throw new HopwireError(ErrorCode.PROTOCOL, 'the peer sent a MessagePack payload, which the hello did not agree on');
+    return m.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);
+  }
+
   /** A stand-in for a function the peer sent: calling it runs the original on the peer. */
   readonly #import = (id: number) => (...args: unknown[]): Promise<unknown> => {
-    let call: EncodedValue;
+    let call: EncodedValue<string | Buffer>;
     try {
-      call = { ...this.#settings.codec.encode({ f: id, a: args }, this.#export), type: FN_CALL_TYPE };
+      call = { ...this.#encode({ f: id, a: args }, this.#export), type: FN_CALL_TYPE };
     } catch (err) {
       return Promise.reject(toError(err));
     }
     return this.requestEncoded(call);
   };
 
-  /** Sends an already encoded request; resolves with the reply. */
-  requestEncoded(encoded: EncodedValue, options: RequestOptions = {}): Promise<unknown> {
+  /** Sends an already encoded request (JSON, or MessagePack when agreed); resolves with the reply. */
+  requestEncoded(encoded: EncodedValue<string | Buffer>, options: RequestOptions = {}): Promise<unknown> {
     const refusal = this.#refuseSend() ?? this.#bufferFull();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.#protocol === 'lines') {
@@ -572,7 +600,7 @@ export class Connection {
   }
 
   #onMessage(frame: Frame): void {
-    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import);
+    const d = this.#decode(frame);
     this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
     if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
   }
@@ -584,7 +612,7 @@ export class Connection {
     }
     let value: unknown;
     try {
-      value = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import).value;
+      value = this.#decode(frame).value;
     } catch (err) {
       this.#pending.reject(frame.id, err as Error);
       throw err;
@@ -600,7 +628,7 @@ export class Connection {
 
   #onRequest(frame: Frame): void {
     const id = frame.id;
-    const d = this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0, this.#import);
+    const d = this.#decode(frame);
     if (this.#incoming >= this.#settings.maxPendingRequests) {
       this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
       return;
@@ -719,11 +747,13 @@ export class Connection {
   }
 
   /** Writes an encoded value as a frame: straight into the batch unless it has attachments. */
-  #writeValue(kind: FrameKind, e: EncodedValue, id: number, flags: number): Promise<void> {
-    const f = flags | (e.tagged ? FrameFlags.TAGGED : 0);
+  #writeValue(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): Promise<void> {
     try {
-      if (e.attachments.length === 0) return this.#writer.writeFrame(kind, f, id, e.type, e.payload);
-      return this.#write(encodeFrame({ kind, flags: f, id, type: e.type, payload: e.payload, attachments: e.attachments }));
+      if (e.attachments.length !== 0) return this.#write(frameOf(kind, e, id, flags));
+      const f = flags | payloadFlags(e);
+      const payload = e.payload;
+      if (typeof payload === 'string') return this.#writer.writeFrame(kind, f, id, e.type, payload);
+      return this.#writer.writeBytesFrame(kind, f, id, e.type, payload);
     } catch (err) {
       return Promise.reject(toError(err)); // a type name too long for the frame
     }
@@ -742,7 +772,7 @@ export class Connection {
     try {
       for await (const item of items) {
         if (this.#state !== 'ready') return;
-        const e = this.#settings.codec.encode(item, this.#export);
+        const e = this.#encode(item, this.#export);
         await this.#writeValue(FrameKind.REPLY, e, id, FrameFlags.STREAM);
       }
       this.#writeReply(id, undefined);
@@ -754,9 +784,11 @@ export class Connection {
   #writeReply(id: number, reply: unknown): void {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     try {
-      const e = this.#settings.codec.encode(reply, this.#export);
-      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, e.tagged ? FrameFlags.TAGGED : 0, id, e.type, e.payload);
-      else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
+      const e = this.#encode(reply, this.#export);
+      const payload = e.payload;
+      if (e.attachments.length !== 0) this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
+      else if (typeof payload === 'string') this.#writer.writeFrameNow(FrameKind.REPLY, e.tagged ? FrameFlags.TAGGED : 0, id, e.type, payload);
+      else this.#writer.writeBytesFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, payload);
     } catch (err) {
       this.#writeError(id, err);
     }
@@ -835,6 +867,7 @@ export class Connection {
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
+    if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#msgpack = this.#settings.msgpack;
     this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
     if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);

@@ -14,7 +14,8 @@
  * 16      2   attachments  u16 BE: attachment count
  * 18      2   reserved     must be 0
  * 20    4×n   attachment lengths, u32 BE each
- *  …          type name (UTF-8), payload (UTF-8 JSON), attachments (raw bytes)
+ *  …          type name (UTF-8), payload (UTF-8 JSON, or MessagePack with the
+ *             MSGPACK flag), attachments (raw bytes)
  * ```
  *
  * @module
@@ -79,10 +80,16 @@ export const FrameFlags = {
    * stream has the flag clear).
    */
   STREAM: 0x02,
+  /**
+   * On a MESSAGE, REQUEST or REPLY: the payload is MessagePack instead of
+   * JSON text (the same tree, tags included). Sent only to a peer whose hello
+   * announced the `msgpack` capability.
+   */
+  MSGPACK: 0x04,
 } as const;
 
 /** Mask of the flag bits this version defines. */
-export const KNOWN_FLAGS: number = FrameFlags.TAGGED | FrameFlags.STREAM;
+export const KNOWN_FLAGS: number = FrameFlags.TAGGED | FrameFlags.STREAM | FrameFlags.MSGPACK;
 
 /** A decoded frame. Buffers may share memory with the bytes they came from. */
 export interface Frame {
@@ -94,7 +101,7 @@ export interface Frame {
   id: number;
   /** The sender's type name of the top-level value, or `''`. */
   type: string;
-  /** The JSON payload, UTF-8. */
+  /** The payload: JSON (UTF-8), or MessagePack with the MSGPACK flag. */
   payload: Buffer;
   /** Raw binary attachments referenced from the payload. */
   attachments: Buffer[];
@@ -110,7 +117,7 @@ export interface FrameInput {
   id?: number;
   /** Type name of the top-level value. @default '' */
   type?: string;
-  /** The JSON payload, as text or bytes. @default '' */
+  /** The payload: JSON text, or bytes (JSON or MessagePack). @default '' */
   payload?: string | Buffer;
   /** Binary attachments. @default [] */
   attachments?: readonly Uint8Array[];
@@ -180,13 +187,37 @@ export function maxFrameBytes(type: string, payload: string): number {
  * @throws RangeError when the type name is too long
  */
 export function encodeFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: string): number {
-  let at = offset + HEADER_BYTES;
+  const typeLength = writeTypeName(target, offset + HEADER_BYTES, type);
+  const payloadLength = payload === '' ? 0 : target.write(payload, offset + HEADER_BYTES + typeLength, 'utf8');
+  writeHeader(target, offset, kind, flags, id, typeLength, payloadLength);
+  return HEADER_BYTES + typeLength + payloadLength;
+}
+
+/**
+ * {@link encodeFrameInto} for a payload that is already bytes (MessagePack).
+ * The caller guarantees `HEADER_BYTES + 3 × type.length + payload.length` of room.
+ *
+ * @returns the number of bytes written
+ * @throws RangeError when the type name is too long
+ */
+export function encodeBytesFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): number {
+  const typeLength = writeTypeName(target, offset + HEADER_BYTES, type);
+  target.set(payload, offset + HEADER_BYTES + typeLength);
+  writeHeader(target, offset, kind, flags, id, typeLength, payload.length);
+  return HEADER_BYTES + typeLength + payload.length;
+}
+
+/** Writes the type name at `at`; returns its length in bytes. @throws RangeError when it is too long */
+function writeTypeName(target: Buffer, at: number, type: string): number {
   const typeLength = type === '' ? 0 : target.write(type, at, 'utf8');
   if (typeLength > MAX_TYPE_NAME_BYTES) {
     throw new RangeError(`type name is ${typeLength} bytes; the limit is ${MAX_TYPE_NAME_BYTES}`);
   }
-  at += typeLength;
-  const payloadLength = payload === '' ? 0 : target.write(payload, at, 'utf8');
+  return typeLength;
+}
+
+/** Writes the fixed header of a frame without attachments. */
+function writeHeader(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, typeLength: number, payloadLength: number): void {
   target.writeUInt32BE(HEADER_REST_BYTES + typeLength + payloadLength, offset);
   target[offset + 4] = kind;
   target[offset + 5] = flags;
@@ -194,7 +225,6 @@ export function encodeFrameInto(target: Buffer, offset: number, kind: FrameKind,
   target.writeUInt32BE(id, offset + 8);
   target.writeUInt32BE(payloadLength, offset + 12);
   target.writeUInt32BE(0, offset + 16); // no attachments, reserved
-  return HEADER_BYTES + typeLength + payloadLength;
 }
 
 /** Encodes one frame into a single buffer (tests, small control frames). */

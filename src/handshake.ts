@@ -29,7 +29,10 @@ export interface Hello {
   version: number;
   /** Lowest protocol version the sender speaks. */
   min: number;
-  /** Optional features the sender supports: `'ack'` (acknowledged messages). */
+  /**
+   * Optional features the sender supports: `'ack'` (acknowledged messages),
+   * `'msgpack'` (it takes MessagePack payloads and would like them).
+   */
   caps: string[];
   /** The client's identity, stable across its reconnects (clients only). */
   id?: string;
@@ -45,9 +48,12 @@ export const OUR_CAPS: readonly string[] = ['ack'];
 /** Longest client identity accepted. */
 export const MAX_ID_LENGTH = 128;
 
-/** The HELLO this side sends. */
-export function ourHello(id?: string): Hello {
-  const hello: Hello = { version: PROTOCOL_VERSION, min: MIN_PROTOCOL_VERSION, caps: [...OUR_CAPS] };
+/** The capability a side announces with `codec: 'msgpack'`. */
+export const MSGPACK_CAP = 'msgpack';
+
+/** The HELLO this side sends, announcing {@link OUR_CAPS} and `extraCaps`. */
+export function ourHello(id?: string, extraCaps: readonly string[] = []): Hello {
+  const hello: Hello = { version: PROTOCOL_VERSION, min: MIN_PROTOCOL_VERSION, caps: [...OUR_CAPS, ...extraCaps] };
   if (id !== undefined) hello.id = id;
   return hello;
 }
@@ -107,6 +113,8 @@ export interface HandshakeOptions {
   readonly identity?: string | undefined;
   /** The shared secret, when authentication is on. */
   readonly secret?: Buffer | undefined;
+  /** Capabilities announced besides {@link OUR_CAPS} (`'msgpack'`). */
+  readonly caps?: readonly string[];
 }
 
 /** What to do after a handshake frame. */
@@ -216,7 +224,7 @@ export class Handshake {
 
   /** MAGIC and our HELLO (with our nonce, if any). */
   #hello(extra: Partial<Hello>): Buffer[] {
-    const hello: Hello = { ...ourHello(this.#options.role === 'client' ? this.#options.identity : undefined), ...extra };
+    const hello: Hello = { ...ourHello(this.#options.role === 'client' ? this.#options.identity : undefined, this.#options.caps), ...extra };
     if (this.#nonce !== undefined) hello.nonce = this.#nonce;
     this.#magicSent = true;
     return [MAGIC, ...encodeFrame({ kind: FrameKind.HELLO, payload: JSON.stringify(hello) })];

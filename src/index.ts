@@ -32,6 +32,7 @@ export type {
   ListenAddress,
   MessageContext,
   Protocol,
+  PayloadFormat,
   RequestContext,
   RequestHandler,
   RequestOptions,

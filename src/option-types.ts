@@ -8,6 +8,7 @@
 import type { BlockList } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions, TlsOptions } from 'node:tls';
 import type { Codec } from './codec.js';
+import type { MsgpackCodec } from './codec-msgpack.js';
 import type { Jitter } from './backoff.js';
 import type { TypeRegistry, TypeSpec } from './type-registry.js';
 
@@ -132,6 +133,15 @@ export interface CommonOptions {
    * with `ERR_AUTH`.
    */
   secret?: string | Buffer;
+  /**
+   * Payload format of binary frames. `'msgpack'` (MessagePack, needs the
+   * optional `msgpackr` package) is used on a connection only when the peer
+   * asks for it too — both hellos announce it — and JSON otherwise, so either
+   * side can turn it on first. Values round-trip identically either way. Not
+   * with `transport: 'udp'`, which has no hello. See `docs/codecs.md`.
+   * @default 'json'
+   */
+  codec?: 'json' | 'msgpack';
   /**
    * Bytes the socket may hold unsent before `send()` rejects with
    * `ERR_BUFFER_FULL` (a peer that reads slower than this side sends).
@@ -271,6 +281,8 @@ export interface ClientOptions extends CommonOptions, TransportOptions, UdpOptio
 /** The resolved, frozen form of {@link CommonOptions}. */
 export interface ResolvedCommon {
   readonly codec: Codec;
+  /** Set with `codec: 'msgpack'`: the MessagePack payloads offered in the hello. */
+  readonly msgpack: MsgpackCodec | undefined;
   readonly requestTimeout: number;
   readonly ping: Readonly<Required<PingOptions>> | false;
   readonly maxFrameBytes: number;

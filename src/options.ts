@@ -12,6 +12,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { Codec } from './codec.js';
+import { MsgpackCodec } from './codec-msgpack.js';
 import { MAX_TIMER_DELAY } from './timers.js';
 import { TypeRegistry } from './type-registry.js';
 import { MAX_DATAGRAM_BYTES_IPV6, MIN_DATAGRAM_BYTES } from './datagram.js';
@@ -147,8 +148,11 @@ function resolveCommon(o: CommonOptions): ResolvedCommon {
   for (const t of [receiveTerminator, sendTerminator]) {
     if (typeof t !== 'string' || t === '') invalid('lineTerminator must be a non-empty string or { receive, send }');
   }
+  const codec = new Codec(registry, { maxDepth });
+  const format = oneOf(o.codec, 'codec', ['json', 'msgpack'] as const, 'json');
   return {
-    codec: new Codec(registry, { maxDepth }),
+    codec,
+    msgpack: format === 'msgpack' ? new MsgpackCodec(codec) : undefined,
     requestTimeout: integer(o.requestTimeout, 'requestTimeout', DEFAULTS.requestTimeout, 0, MAX_TIMER_DELAY),
     ping: resolvePing(o.ping),
     maxFrameBytes: integer(o.maxFrameBytes, 'maxFrameBytes', DEFAULTS.maxFrameBytes, 64, 0xffff_ffff),
@@ -193,6 +197,7 @@ const NOT_OVER_UDP: readonly [keyof ServerOptions | keyof ClientOptions, (value:
   ['protocol', (v) => v === 'lines', 'UDP carries binary frames only'],
   ['envelope', (v) => v === 'sockhop', 'it is a JSON-lines dialect'],
   ['jsonRpc', (v) => v === true, 'it is a JSON-lines dialect'],
+  ['codec', (v) => v === 'msgpack', 'the payload format is agreed in the hello, and UDP has none'],
 ];
 
 /** The UDP options, checked against the transport. @throws HopwireError `ERR_INVALID_OPTION` */

@@ -9,7 +9,7 @@ import { chmod } from 'node:fs/promises';
 import { type BlockList, type Server as NetServer, type Socket, createServer, isIPv4 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { ConnectionSettings, ReceiveMeta } from './connection.js';
-import { encodeValueFrame } from './wire.js';
+import { encodeValueFrame, frameOf } from './wire.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
 import { Broadcaster } from './broadcast.js';
@@ -337,16 +337,19 @@ export class Server extends EventEmitter<ServerEvents> {
     const sessions = [...this.#ready];
     if (this.#transport?.sendAll !== undefined) return this.#transport.sendAll(value, sessions);
     let binary: Buffer[] | undefined;
+    let packed: Buffer[] | undefined;
     let lines: Buffer[] | undefined;
+    const msgpack = this.options.msgpack;
     try {
       for (const s of sessions) {
-        if (s.protocol === 'binary') binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
-        else lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
+        if (s.protocol !== 'binary') lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
+        else if (msgpack !== undefined && s.payloadFormat === 'msgpack') packed ??= frameOf(FrameKind.MESSAGE, msgpack.encode(value));
+        else binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
       }
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    return this.#broadcaster.send(sessions, (s) => (s.protocol === 'binary' ? binary : lines) ?? []);
+    return this.#broadcaster.send(sessions, (s) => (s.protocol !== 'binary' ? lines : s.payloadFormat === 'msgpack' ? packed : binary) ?? []);
   }
 
 

@@ -9,7 +9,7 @@ import { Connection, type ConnectionSettings, type ReceiveMeta } from './connect
 import type { SessionStats } from './stats.js';
 import { type Remote, createProxy } from './router.js';
 import type { LinkFactory } from './transport.js';
-import type { DisconnectInfo, MessageContext, Protocol, RequestContext, RequestOptions } from './types.js';
+import type { DisconnectInfo, MessageContext, PayloadFormat, Protocol, RequestContext, RequestOptions } from './types.js';
 
 /**
  * What a {@link Session} runs on: a stream {@link Connection}, or a link of a
@@ -38,7 +38,8 @@ export type SessionLink = Pick<
   | 'heldFunctions'
   | 'close'
   | 'destroy'
->;
+> &
+  Partial<Pick<Connection, 'payloadFormat'>>;
 
 /** What a {@link Session} reports to its server. Internal. */
 export interface SessionOwner {
@@ -127,6 +128,15 @@ export class Session {
   /** `'binary'` for hopwire peers, `'lines'` for JSON-lines peers; `undefined` until known. */
   get protocol(): Protocol | undefined {
     return this.#conn.protocol;
+  }
+
+  /**
+   * The payload format of this session's frames: `'msgpack'` when both sides
+   * asked for `codec: 'msgpack'`, `'json'` otherwise (and for JSON-lines and
+   * UDP peers).
+   */
+  get payloadFormat(): PayloadFormat {
+    return this.#conn.payloadFormat ?? 'json';
   }
 
   /** True while the session can send. */

@@ -11,7 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HopwireError } from './errors.js';
-import { type FrameKind, HEADER_BYTES, encodeFrameInto, maxFrameBytes } from './frame.js';
+import { type FrameKind, HEADER_BYTES, encodeBytesFrameInto, encodeFrameInto, maxFrameBytes } from './frame.js';
 
 /** Parts shorter than this are merged with their neighbours before writing. */
 const MERGE_BELOW = 16 * 1024;
@@ -72,6 +72,21 @@ export class SocketWriter {
     this.#encode(kind, flags, id, type, payload);
   }
 
+  /**
+   * Copies a frame without attachments whose payload is already bytes
+   * (MessagePack) into this tick's batch; resolves when the batch reaches the OS.
+   */
+  writeBytesFrame(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): Promise<void> {
+    this.#encodeBytes(kind, flags, id, type, payload);
+    return this.#tickPromise();
+  }
+
+  /** {@link writeBytesFrame} without waiting (replies): failures show up as a closed socket. */
+  writeBytesFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): void {
+    if (this.#socket.destroyed || !this.#socket.writable) return;
+    this.#encodeBytes(kind, flags, id, type, payload);
+  }
+
   #encode(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {
     const room = maxFrameBytes(type, payload);
     if (room > CHUNK_BYTES) {
@@ -81,6 +96,24 @@ export class SocketWriter {
       this.#enqueue([head]);
       return;
     }
+    const chunk = this.#room(room);
+    this.#advance(encodeFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload));
+  }
+
+  #encodeBytes(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): void {
+    const room = HEADER_BYTES + 3 * type.length + payload.length;
+    if (room > CHUNK_BYTES) {
+      const head = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(type, 'utf8') + payload.length);
+      encodeBytesFrameInto(head, 0, kind, flags, id, type, payload);
+      this.#enqueue([head]);
+      return;
+    }
+    const chunk = this.#room(room);
+    this.#advance(encodeBytesFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload));
+  }
+
+  /** The chunk, with at least `room` bytes free at `#chunkOffset` (a new one if needed). */
+  #room(room: number): Buffer {
     let chunk = this.#chunk;
     if (chunk === undefined || this.#chunkOffset + room > chunk.length) {
       this.#cut();
@@ -89,7 +122,11 @@ export class SocketWriter {
       this.#chunkStart = 0;
       this.#chunkOffset = 0;
     }
-    const n = encodeFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload);
+    return chunk;
+  }
+
+  /** Counts `n` bytes just encoded into the chunk. */
+  #advance(n: number): void {
     this.#chunkOffset += n;
     this.#counters.bytesOut += n;
     this.#partsBytes += n;

@@ -8,6 +8,12 @@ import type { HopwireError } from './errors.js';
 /** How a connection frames its messages. */
 export type Protocol = 'binary' | 'lines';
 
+/**
+ * The payload format of a connection's frames: `'msgpack'` when both sides
+ * asked for `codec: 'msgpack'` in their hellos, `'json'` otherwise.
+ */
+export type PayloadFormat = 'json' | 'msgpack';
+
 /** Why a connection ended. */
 export type DisconnectReason =
   /** This side called `close()`. */

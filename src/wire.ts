@@ -17,9 +17,14 @@ export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, 
   return frameOf(kind, codec.encode(value, functions), id);
 }
 
-/** Puts an encoded value into a frame of the given kind. */
-export function frameOf(kind: FrameKind, e: EncodedValue, id = 0): Buffer[] {
-  return encodeFrame({ kind, flags: e.tagged ? FrameFlags.TAGGED : 0, id, type: e.type, payload: e.payload, attachments: e.attachments });
+/** The flags an encoded value gives its frame: TAGGED, and MSGPACK for a MessagePack payload. */
+export function payloadFlags(e: EncodedValue<string | Buffer>): number {
+  return (e.tagged ? FrameFlags.TAGGED : 0) | (typeof e.payload === 'string' ? 0 : FrameFlags.MSGPACK);
+}
+
+/** Puts an encoded value (JSON or MessagePack) into a frame of the given kind, with `flags` added. */
+export function frameOf(kind: FrameKind, e: EncodedValue<string | Buffer>, id = 0, flags = 0): Buffer[] {
+  return encodeFrame({ kind, flags: flags | payloadFlags(e), id, type: e.type, payload: e.payload, attachments: e.attachments });
 }
 
 /** Encodes a message as one JSON line: plain JSON (`toWire` applied), or in sockhop's envelope. */

@@ -21,6 +21,8 @@ describe('network benchmark (quick mode smoke test)', function () {
     ['sockhop', 'S2'],
     ['zeromq', 'S5'],
     ['raw-bytes', 'S4'],
+    ['hopwire-msgpack', 'S1 tcp'],
+    ['hopwire-msgpack', 'S4'],
   ];
 
   for (const [contender, id] of picks) {
@@ -40,12 +42,14 @@ describe('network benchmark (quick mode smoke test)', function () {
     });
   }
 
-  it('hopwire: S7 classes arrive as real Widget instances', async () => {
-    const scenario = quick.find((s) => s.id === 'S7 classes');
-    if (scenario === undefined) throw new Error('no S7 classes scenario');
-    const result = await runJob(jobOf(scenario, 'hopwire'), { deadlineMs: 20_000 });
-    expect(result.rate).to.be.greaterThan(0);
-  });
+  for (const contender of ['hopwire', 'hopwire-msgpack'] as const) {
+    it(`${contender}: S7 classes arrive as real Widget instances`, async () => {
+      const scenario = quick.find((s) => s.id === 'S7 classes');
+      if (scenario === undefined) throw new Error('no S7 classes scenario');
+      const result = await runJob(jobOf(scenario, contender), { deadlineMs: 20_000 });
+      expect(result.rate).to.be.greaterThan(0);
+    });
+  }
 
   it('a failure in a child process rejects the job with its reason', async () => {
     const scenario = quick.find((s) => s.id === 'S1 tcp');

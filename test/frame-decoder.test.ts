@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
-import { type Frame, type FrameInput, FrameFlags, FrameKind, MAGIC, encodeFrame, encodeFrameToBuffer, MAX_FRAME_KIND } from '../src/frame.js';
+import { type Frame, type FrameInput, FrameFlags, FrameKind, KNOWN_FLAGS, MAGIC, encodeFrame, encodeFrameToBuffer, MAX_FRAME_KIND } from '../src/frame.js';
 import { thrown } from './support/async.js';
 import { bytewise, cut } from './support/wire.js';
 
@@ -407,7 +407,14 @@ describe('FrameDecoder', () => {
       });
     }
 
-    for (const flags of [0x04, 0x05, 0x80, 0xfe, 0xff]) {
+    it('accepts the MSGPACK flag 0x4, alone and with the others', () => {
+      for (const flags of [FrameFlags.MSGPACK, FrameFlags.MSGPACK | FrameFlags.TAGGED | FrameFlags.STREAM]) {
+        const [frame] = new FrameDecoder().push(Buffer.concat([rawHeader({ length: 18, flags, payloadLength: 2 }), body(2)]));
+        expect(frame?.flags).to.equal(flags);
+      }
+    });
+
+    for (const flags of [0x08, 0x0d, 0x80, 0xfe, 0xff]) {
       it(`rejects reserved flag bits 0x${flags.toString(16)}`, () => {
         expectProtocolError(Buffer.concat([rawHeader({ length: 18, flags, payloadLength: 2 }), body(2)]));
       });
@@ -578,7 +585,7 @@ describe('FrameDecoder', () => {
           return { frames, error: err };
         }
         for (const frame of out) {
-          if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~(FrameFlags.TAGGED | FrameFlags.STREAM)) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
+          if (frame.kind < 1 || frame.kind > MAX_FRAME_KIND || (frame.flags & ~KNOWN_FLAGS) !== 0) fail(`invalid frame ${JSON.stringify(plain(frame))}`);
           frames.push(plain(frame));
         }
         if (decoder.failed) {

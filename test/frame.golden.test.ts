@@ -12,7 +12,10 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Codec } from '../src/codec.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
-import { type Frame, FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeFrameInto, encodeFrameToBuffer, maxFrameBytes } from '../src/frame.js';
+import { type Frame, FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeBytesFrameInto, encodeFrameInto, encodeFrameToBuffer, maxFrameBytes } from '../src/frame.js';
+import { MsgpackCodec } from '../src/codec-msgpack.js';
+import { TypeRegistry } from '../src/type-registry.js';
+import { payloadFlags } from '../src/wire.js';
 
 interface Fixture {
   name: string;
@@ -279,6 +282,64 @@ const fixtures: Fixture[] = [
   },
 ];
 
+/** MessagePack payloads (the MSGPACK flag): the payload is given as hex, with the value the codec encodes to it. */
+interface MsgpackFixture {
+  name: string;
+  value: unknown;
+  flags: number;
+  type: string;
+  payloadHex: string;
+  hex: string;
+}
+
+class Point {
+  constructor(
+    public x = 0,
+    public y = 0,
+  ) {}
+}
+
+const msgpackFixtures: MsgpackFixture[] = [
+  {
+    name: 'MSGPACK MESSAGE with a type name',
+    value: new Point(1, 2),
+    flags: FrameFlags.MSGPACK,
+    type: 'Point',
+    payloadHex: 'de0002a17801a17902',
+    hex: wire(
+      '0000001e', // length 30 = 16 + 5 + 9
+      '02', // kind MESSAGE
+      '04', // flags MSGPACK
+      '0005', // type name length 5
+      '00000000', // id
+      '00000009', // payload length 9
+      '0000', // attachment count
+      '0000', // reserved
+      '506f696e74', // Point
+      'de0002a17801a17902', // map16 of 2: "x" 1, "y" 2
+    ),
+  },
+  {
+    name: 'TAGGED MSGPACK MESSAGE',
+    value: { when: new Date(0) },
+    flags: FrameFlags.TAGGED | FrameFlags.MSGPACK,
+    type: '',
+    payloadHex: 'de0001a47768656ede0002a3246877a164a17600',
+    hex: wire(
+      '00000024', // length 36 = 16 + 20
+      '02', // kind MESSAGE
+      '05', // flags TAGGED | MSGPACK
+      '0000', // type name length
+      '00000000', // id
+      '00000014', // payload length 20
+      '0000', // attachment count
+      '0000', // reserved
+      'de0001a47768656e', // map16 of 1: "when" →
+      'de0002a3246877a164a17600', // map16 of 2: "$hw" "d", "v" 0
+    ),
+  },
+];
+
 function decodeOne(bytes: Buffer): Frame {
   const frames = new FrameDecoder().push(bytes);
   expect(frames).to.have.length(1);
@@ -360,6 +421,38 @@ describe('frame golden fixtures (protocol version 1)', () => {
     expect(doc).to.match(/protocol version: 1/i);
     expect(doc).to.include('`89484f50`');
     for (const fixture of fixtures) expect(doc, fixture.name).to.include(`\`${fixture.hex}\``);
+  });
+
+  for (const fixture of msgpackFixtures) {
+    describe(fixture.name, () => {
+      const codec = new MsgpackCodec(new Codec(new TypeRegistry([Point])));
+      const payload = Buffer.from(fixture.payloadHex, 'hex');
+
+      it('is what the MessagePack codec writes for its value, and reads back', () => {
+        const e = codec.encode(fixture.value);
+        expect(e.type).to.equal(fixture.type);
+        expect(payloadFlags(e)).to.equal(fixture.flags);
+        expect(e.payload.toString('hex')).to.equal(fixture.payloadHex);
+        const frame = decodeOne(Buffer.from(fixture.hex, 'hex'));
+        expect(frame.flags).to.equal(fixture.flags);
+        expect(frame.type).to.equal(fixture.type);
+        expect(frame.payload.toString('hex')).to.equal(fixture.payloadHex);
+        expect(codec.decode(frame.type, frame.payload, [], (frame.flags & FrameFlags.TAGGED) !== 0).value).to.deep.equal(fixture.value);
+      });
+
+      it('encodes to the fixture, and in place', () => {
+        expect(encodeFrameToBuffer({ kind: FrameKind.MESSAGE, flags: fixture.flags, type: fixture.type, payload }).toString('hex')).to.equal(fixture.hex);
+        const target = Buffer.alloc(7 + 20 + 3 * fixture.type.length + payload.length, 0xee);
+        const n = encodeBytesFrameInto(target, 7, FrameKind.MESSAGE, fixture.flags, 0, fixture.type, payload);
+        expect(target.subarray(7, 7 + n).toString('hex')).to.equal(fixture.hex);
+        expect(target.subarray(0, 7).every((b) => b === 0xee)).to.equal(true);
+      });
+    });
+  }
+
+  it('docs/protocol.md shows every MessagePack fixture as a hex example', () => {
+    const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
+    for (const fixture of msgpackFixtures) expect(doc, fixture.name).to.include(`\`${fixture.hex}\``);
   });
 
   it('a MAGIC-prefixed stream of every fixture decodes in order', () => {

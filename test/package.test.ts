@@ -105,6 +105,13 @@ describe('the npm package (npm pack, installed in an empty project)', function (
     expect(r.stderr).to.equal('');
   });
 
+  it("without the optional msgpackr, codec: 'msgpack' is an option error that says what to install", () => {
+    expect(existsSync(join(project, 'node_modules', 'msgpackr')), 'msgpackr is an optional peer: not installed').to.equal(false);
+    const script = "import('hopwire').then(m => { new m.Server({ port: 0 }); try { new m.Server({ codec: 'msgpack' }) } catch (e) { console.log(e.code, e.message) } })";
+    const r = run(process.execPath, ['-e', script], project, 10_000);
+    expect(r.stdout.trim()).to.equal("ERR_INVALID_OPTION codec: 'msgpack' needs the msgpackr package: npm install msgpackr");
+  });
+
   it('installs the hopwire command, which runs', () => {
     const bin = join(project, 'node_modules', '.bin', 'hopwire');
     expect(existsSync(bin), 'node_modules/.bin/hopwire').to.equal(true);
