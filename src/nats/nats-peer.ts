@@ -45,7 +45,7 @@ export interface Receiver {
 /** One side's inbox, requests and publishing on a NATS connection. */
 export class NatsPeer {
   /** Messages, bytes and requests, both ways. */
-  readonly counters: ConnectionCounters = newCounters();
+  readonly counters: ConnectionCounters;
   /** This side's inbox prefix. */
   readonly inbox: string;
   /** Where answers to this side's messages go (`<inbox>.m`). */
@@ -58,8 +58,10 @@ export class NatsPeer {
   /**
    * Subscribes to the inbox. Replies to this side's requests are settled
    * here; everything else that reaches `<inbox>.m` goes to `onDirect`.
+   * What moves is counted in `counters` (a server passes its own).
    */
-  constructor(nc: NatsConnection, settings: ConnectionSettings, inbox: string, onDirect: (msg: Msg, frame: Frame) => void) {
+  constructor(nc: NatsConnection, settings: ConnectionSettings, inbox: string, onDirect: (msg: Msg, frame: Frame) => void, counters = newCounters()) {
+    this.counters = counters;
     this.#nc = nc;
     this.#settings = settings;
     this.inbox = inbox;
