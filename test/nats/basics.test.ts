@@ -45,13 +45,15 @@ async function natsClient(nats: NatsNode, subj: string, extra: Partial<Construct
 describe('NATS transport', function () {
   this.timeout(20_000);
   let nats: NatsNode;
+  const started: NatsNode[] = [];
 
   before(async function () {
     skipWithoutNats(this);
     nats = await startNats();
+    started.push(nats);
   });
   after(async () => {
-    await nats?.kill();
+    for (const node of started) await node.kill();
   });
   afterEach(closeAll);
 
@@ -125,9 +127,9 @@ describe('NATS transport', function () {
 
     const both = Promise.all([once(a, 'message'), once(b, 'message')]);
     await server.sendAll({ price: 7 });
-    const [[ma], [mb]] = await both;
-    expect(ma).to.deep.equal({ price: 7 });
-    expect(mb).to.deep.equal({ price: 7 });
+    const [ra, rb] = (await both) as [unknown[], unknown[]];
+    expect(ra[0]).to.deep.equal({ price: 7 });
+    expect(rb[0]).to.deep.equal({ price: 7 });
 
     a.handle((req) => ({ echo: req }));
     const direct = once(a, 'message');
@@ -194,7 +196,7 @@ describe('NATS transport', function () {
   it('no NATS server: connect() rejects with ERR_NOT_CONNECTED', async () => {
     const dead = await startNats();
     await dead.kill();
-    defer(dead.kill);
+    defer(() => dead.kill());
     const client = new Client({ nats: { servers: dead.url }, subject: 'x', reconnect: false });
     defer(() => client.close());
     const err = await client.connect().catch((e: unknown) => e);

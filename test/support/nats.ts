@@ -55,7 +55,7 @@ export async function startNats(cluster?: { port: number; routes: readonly numbe
   }
   const child = spawn(NATS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     log += chunk.toString();
   });
   const exited = once(child, 'exit');
