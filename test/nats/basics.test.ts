@@ -203,3 +203,15 @@ describe('NATS transport', function () {
     expect((err as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
   });
 });
+
+describe('NATS options', () => {
+  it('options that mean nothing over NATS are refused at construction, saying why', () => {
+    const nats = { servers: 'nats://127.0.0.1:4222' };
+    for (const extra of [{ tls: {} }, { port: 1 }, { secret: 's' }, { protocol: 'lines' as const }, { servers: [{ port: 1 }] }]) {
+      expect(() => new Client({ nats, subject: 's', ...extra })).to.throw(HopwireError, /does not work with the nats option/);
+    }
+    expect(() => new Server({ nats, subject: 's', allow: ['127.0.0.1'] })).to.throw(HopwireError, /does not work with the nats option/);
+    expect(() => new Client({ nats, subject: 'a b' })).to.throw(HopwireError, /subject/);
+    expect(() => new Client({ subject: 's', port: 1 })).to.throw(HopwireError, /subject needs the nats option/);
+  });
+});
