@@ -514,14 +514,17 @@ export class Client extends EventEmitter<ClientEvents> {
     const host: ClientTransportHost = {
       settings: this.#settings,
       options: this.options,
-      onConnect: () => {
+      onConnect: (server) => {
         this.#state = 'connected';
         this.#connects++;
         this.#connectedAt = Date.now();
-        this.emit('connect', this.options.endpoint);
+        this.emit('connect', server ?? this.options.endpoint);
       },
-      onDisconnect: (info) => {
-        if (this.#state !== 'closed') this.emit('disconnect', info, this.options.endpoint);
+      onDisconnect: (info, server) => {
+        if (this.#state !== 'closed') this.emit('disconnect', info, server ?? this.options.endpoint);
+      },
+      onReconnecting: (attempt, delay, server) => {
+        if (this.#state !== 'closed') this.emit('reconnecting', { attempt, delay }, server ?? this.options.endpoint);
       },
       onMessage: (value, meta, reply) => {
         this.#onMessage(value, meta, reply);
