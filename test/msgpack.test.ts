@@ -10,6 +10,7 @@ import {
   FrameFlags,
   FrameKind,
   HopwireError,
+  MsgpackCodec,
   type Server,
   type ServerEvents,
   type ServerOptions,
@@ -17,7 +18,6 @@ import {
   encodeFrameToBuffer,
 } from '../src/index.js';
 import { Packr } from 'msgpackr';
-import { MsgpackCodec } from '../src/codec-msgpack.js';
 import { Codec } from '../src/codec.js';
 import { TypeRegistry } from '../src/type-registry.js';
 import { Inbox, nextEvent, rejection, thrown, within } from './support/async.js';
@@ -304,6 +304,9 @@ describe('codec: msgpack', () => {
       const err = thrown(() => codec.decode('', forged, [], true));
       expect(err).to.have.property('code', ErrorCode.DECODE);
       expect((err as Error).message).to.match(/unknown tag/);
+      // msgpackr's structured-clone references could build a cycle: refused
+      const reference = Buffer.from([0xd6, 0x69, 0, 0, 0, 1, 0x90]);
+      expect(thrown(() => codec.decode('', reference))).to.have.property('code', ErrorCode.DECODE);
     });
   });
 
