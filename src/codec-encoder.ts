@@ -49,9 +49,6 @@ type JsonTree = string | number | boolean | null | JsonTree[] | { [key: string]:
  */
 export type TreeWriter<P extends string | Buffer> = (tree: unknown) => P;
 
-/** The JSON writer. */
-const toJson: TreeWriter<string> = (tree) => JSON.stringify(tree);
-
 /** Per-call encode state. */
 interface EncodeState {
   attachments: Uint8Array[];
@@ -82,7 +79,8 @@ export class ValueEncoder {
    * a top-level function or symbol, or a `toWire` hook that throws.
    */
   encode(value: unknown, functions: FunctionExporter | undefined): EncodedValue {
-    return this.encodeWith(value, functions, toJson, false);
+    // JSON.stringify is called directly on this path (no writer function): it is the hot one.
+    return this.#encode(value, functions, undefined, false) as EncodedValue;
   }
 
   /**
@@ -95,6 +93,11 @@ export class ValueEncoder {
    * symbol in an object): then such values take the tree walk, which drops them
    */
   encodeWith<P extends string | Buffer>(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<P>, strict: boolean): EncodedValue<P> {
+    return this.#encode(value, functions, write, strict) as EncodedValue<P>;
+  }
+
+  /** Encodes with `write`, or `JSON.stringify` when it is undefined. */
+  #encode(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<string | Buffer> | undefined, strict: boolean): EncodedValue<string | Buffer> {
     let type = '';
     let body = value;
     if (typeof value === 'object' && value !== null && isInstance(value)) {
@@ -111,12 +114,12 @@ export class ValueEncoder {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
     if (this.#isPlainJson(body, 0, strict || functions !== undefined)) {
-      return { type, payload: write(body), attachments: [], tagged: false };
+      return { type, payload: write === undefined ? JSON.stringify(body) : write(body), attachments: [], tagged: false };
     }
     const state: EncodeState = { attachments: [], ancestors: new Set(), functions };
     const tree = this.#toTree(body, 0, state, '$');
     if (tree === SKIP) throw new HopwireError(ErrorCode.ENCODE, 'the value returned by toWire cannot be sent');
-    return { type, payload: write(tree), attachments: state.attachments, tagged: true };
+    return { type, payload: write === undefined ? JSON.stringify(tree) : write(tree), attachments: state.attachments, tagged: true };
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */

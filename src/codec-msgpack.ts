@@ -39,13 +39,24 @@ export function loadMsgpackr(): Msgpackr {
 }
 
 /**
- * Standard MessagePack only: no msgpackr records, no structured-clone
- * references, 64-bit integers read as numbers (as JSON reads them).
+ * Standard MessagePack out (no msgpackr records); in, no structured-clone
+ * references (they could build cycles) and 64-bit integers read as numbers
+ * (as JSON reads them).
  */
 const PACK_OPTIONS = Object.freeze({ useRecords: false, moreTypes: false });
 const UNPACK_OPTIONS = Object.freeze({ useRecords: false, mapsAsObjects: true, structuredClone: false, int64AsType: 'number' });
 
-/** Encodes and decodes values as MessagePack, with a {@link Codec}'s registry, limits and tags. */
+/**
+ * Encodes and decodes values as MessagePack, with a {@link Codec}'s registry,
+ * limits and tags: what `codec: 'msgpack'` connections use. Needs msgpackr.
+ *
+ * @example
+ * ```ts
+ * const packed = new MsgpackCodec(new Codec(new TypeRegistry([Widget])));
+ * const { type, payload, attachments, tagged } = packed.encode(new Widget('bolt', 2));
+ * packed.decode(type, payload, attachments.map((a) => Buffer.from(a)), tagged).value instanceof Widget; // true
+ * ```
+ */
 export class MsgpackCodec {
   readonly #codec: Codec;
   readonly #write: TreeWriter<Buffer>;

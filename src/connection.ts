@@ -750,10 +750,7 @@ export class Connection {
   #writeValue(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): Promise<void> {
     try {
       if (e.attachments.length !== 0) return this.#write(frameOf(kind, e, id, flags));
-      const f = flags | payloadFlags(e);
-      const payload = e.payload;
-      if (typeof payload === 'string') return this.#writer.writeFrame(kind, f, id, e.type, payload);
-      return this.#writer.writeBytesFrame(kind, f, id, e.type, payload);
+      return this.#writer.writeFrame(kind, flags | payloadFlags(e), id, e.type, e.payload);
     } catch (err) {
       return Promise.reject(toError(err)); // a type name too long for the frame
     }
@@ -785,10 +782,8 @@ export class Connection {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     try {
       const e = this.#encode(reply, this.#export);
-      const payload = e.payload;
-      if (e.attachments.length !== 0) this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
-      else if (typeof payload === 'string') this.#writer.writeFrameNow(FrameKind.REPLY, e.tagged ? FrameFlags.TAGGED : 0, id, e.type, payload);
-      else this.#writer.writeBytesFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, payload);
+      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, e.payload);
+      else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
     } catch (err) {
       this.#writeError(id, err);
     }

@@ -60,32 +60,20 @@ export class SocketWriter {
 
   /**
    * Encodes a frame without attachments into this tick's batch; resolves
-   * when the batch reaches the OS.
+   * when the batch reaches the OS. A text payload (JSON) is written as
+   * UTF-8 in one pass; a bytes payload (MessagePack) is copied.
    */
-  writeFrame(kind: FrameKind, flags: number, id: number, type: string, payload: string): Promise<void> {
-    this.#encode(kind, flags, id, type, payload);
+  writeFrame(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): Promise<void> {
+    if (typeof payload === 'string') this.#encode(kind, flags, id, type, payload);
+    else this.#encodeBytes(kind, flags, id, type, payload);
     return this.#tickPromise();
   }
 
   /** {@link writeFrame} without waiting (replies): failures show up as a closed socket. */
-  writeFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {
+  writeFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
-    this.#encode(kind, flags, id, type, payload);
-  }
-
-  /**
-   * Copies a frame without attachments whose payload is already bytes
-   * (MessagePack) into this tick's batch; resolves when the batch reaches the OS.
-   */
-  writeBytesFrame(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): Promise<void> {
-    this.#encodeBytes(kind, flags, id, type, payload);
-    return this.#tickPromise();
-  }
-
-  /** {@link writeBytesFrame} without waiting (replies): failures show up as a closed socket. */
-  writeBytesFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): void {
-    if (this.#socket.destroyed || !this.#socket.writable) return;
-    this.#encodeBytes(kind, flags, id, type, payload);
+    if (typeof payload === 'string') this.#encode(kind, flags, id, type, payload);
+    else this.#encodeBytes(kind, flags, id, type, payload);
   }
 
   #encode(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {

@@ -195,6 +195,25 @@ describe('examples', function () {
     expect(out).to.include('[done] everything closed');
   });
 
+  it('msgpack.ts: the msgpack client talks MessagePack, the JSON client JSON, to one server; values arrive whole either way', async () => {
+    const out = await ok('msgpack.ts');
+    expect(out).to.include("[msgpack client] connected: payloadFormat 'msgpack'");
+    expect(out).to.include("[json client] connected: payloadFormat 'json'");
+    expect(out).to.match(/^\[server\] session #\d+ connected: payloadFormat 'msgpack'$/m);
+    expect(out).to.match(/^\[server\] session #\d+ connected: payloadFormat 'json'$/m);
+    expect(out).to.match(/^\[wire\] {3}a Trade frame with a MessagePack payload of \d+ bytes$/m);
+    expect(out).to.match(/^\[wire\] {3}a Trade frame with a JSON payload of \d+ bytes$/m);
+    for (const symbol of ['ACME', 'INIT']) {
+      expect(out).to.match(new RegExp(`^\\[server\\] from session #\\d+: 12345678901234567890 × ${symbol} at 2024-05-01, a real Trade: true, memo "${symbol} memo"$`, 'm'));
+    }
+    for (const who of ['msgpack client', 'json client']) {
+      expect(out).to.include(`[${who}] reply: accepted BOLT, value 24691357802469135780 (a bigint: true)`);
+      expect(out).to.include(`[${who}] broadcast: 12345678901234567890 × NEWS at 2024-05-01, a real Trade: true`);
+    }
+    expect(out).to.include('[server] sendAll reached 2 sessions');
+    expect(out).to.include('[done] everything closed');
+  });
+
   it('several-servers.ts: round-robin over three servers, and over the other two once one closes', async () => {
     const out = await ok('several-servers.ts');
     for (const s of ['A', 'B', 'C']) expect(out).to.match(new RegExp(`^\\[client\\] {3}connected to server ${s} \\(port \\d+\\)$`, 'm'));

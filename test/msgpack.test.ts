@@ -10,6 +10,7 @@ import {
   FrameFlags,
   FrameKind,
   HopwireError,
+  MsgpackCodec,
   type Server,
   type ServerEvents,
   type ServerOptions,
@@ -17,11 +18,10 @@ import {
   encodeFrameToBuffer,
 } from '../src/index.js';
 import { Packr } from 'msgpackr';
-import { MsgpackCodec } from '../src/codec-msgpack.js';
 import { Codec } from '../src/codec.js';
 import { TypeRegistry } from '../src/type-registry.js';
 import { Inbox, nextEvent, rejection, thrown, within } from './support/async.js';
-import { closeAll, rawSocket, startClient, startServer } from './support/net.js';
+import { closeAll, defer, rawSocket, startClient, startServer } from './support/net.js';
 import { helloBytes } from './support/wire.js';
 
 class Point {
@@ -252,6 +252,42 @@ describe('codec: msgpack', () => {
     });
   });
 
+  describe('what stays JSON', () => {
+    it('queued and acknowledged sends go as JSON on a msgpack connection, and arrive whole', async () => {
+      const watch = watchFrames();
+      try {
+        const { server, port } = await startServer({ codec: 'msgpack', types: [Point] });
+        const inbox = new Inbox();
+        server.on('message', (m) => {
+          inbox.push(m);
+        });
+        const client = new Client({ port, codec: 'msgpack', types: [Point] });
+        defer(() => client.close());
+        const connecting = client.connect();
+        const queued = client.send({ queued: new Point(1, 1) }); // while connecting: the offline queue
+        await connecting;
+        await queued;
+        expect(client.payloadFormat).to.equal('msgpack');
+        await client.send({ acked: new Point(2, 2) }, { ack: true });
+        await client.send({ direct: new Point(3, 3) });
+        await within(inbox.until(3), 2000, 'the three messages');
+        expect(inbox.items).to.deep.equal([{ queued: new Point(1, 1) }, { acked: new Point(2, 2) }, { direct: new Point(3, 3) }]);
+        const flags = valueFrames(watch.frames).map((f) => f.flags & FrameFlags.MSGPACK);
+        expect(flags).to.deep.equal([0, 0, FrameFlags.MSGPACK]);
+      } finally {
+        watch.stop();
+      }
+    });
+
+    it('a lone surrogate becomes U+FFFD over MessagePack (JSON keeps it), as docs/codecs.md says', () => {
+      const codec = new MsgpackCodec(new Codec());
+      const e = codec.encode({ s: 'a\ud800b' });
+      expect(codec.decode('', e.payload, [], e.tagged).value).to.deep.equal({ s: 'a\ufffdb' });
+      const json = new Codec();
+      expect(json.decode('', json.encode({ s: 'a\ud800b' }).payload).value).to.deep.equal({ s: 'a\ud800b' });
+    });
+  });
+
   describe('a peer that sends bad payloads', () => {
     /** A raw peer that says hello with `caps`, then sends `frame`; resolves with why its session ended. */
     async function rawPeer(server: Server, port: number, caps: string[], frame: Buffer): Promise<DisconnectInfo> {
@@ -304,6 +340,9 @@ describe('codec: msgpack', () => {
       const err = thrown(() => codec.decode('', forged, [], true));
       expect(err).to.have.property('code', ErrorCode.DECODE);
       expect((err as Error).message).to.match(/unknown tag/);
+      // msgpackr's structured-clone references could build a cycle: refused
+      const reference = Buffer.from([0xd6, 0x69, 0, 0, 0, 1, 0x90]);
+      expect(thrown(() => codec.decode('', reference))).to.have.property('code', ErrorCode.DECODE);
     });
   });
 
