@@ -171,7 +171,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Where the client is in its life. */
   get state(): ClientState {
     const transport = this.#transport;
-    if (transport !== undefined && this.#state === 'connected' && !transport.connected) return 'reconnecting';
+    if (transport !== undefined && this.#state === 'connected' && !transport.connected) return transport.stopped === true ? 'disconnected' : 'reconnecting';
     const pool = this.#pool;
     if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
     if (pool.members.some((m) => m.connected)) return 'connected';

@@ -97,6 +97,8 @@ export interface ClientTransportHost {
 export interface ClientTransport {
   /** True while the client can send. */
   readonly connected: boolean;
+  /** True once the transport gave up reconnecting for good (the client is then `disconnected`). */
+  readonly stopped?: boolean;
   /** Requests waiting for a reply. */
   readonly pendingRequests: number;
   /** Messages, bytes and requests so far, both ways. */

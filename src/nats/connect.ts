@@ -68,6 +68,31 @@ export async function openNats(s: NatsSettings): Promise<NatsConnection> {
   }
 }
 
+/** How long a graceful close may take before the connection is closed outright. */
+export const DRAIN_TIMEOUT = 2_000;
+
+/**
+ * Closes a NATS connection: drained (what was published is flushed, then
+ * the subscriptions end) when `graceful`, within {@link DRAIN_TIMEOUT} ms;
+ * closed outright otherwise or after that.
+ */
+export async function closeNats(nc: NatsConnection, graceful: boolean): Promise<void> {
+  if (graceful) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DRAIN_TIMEOUT);
+      timer.unref();
+    });
+    await Promise.race([nc.drain(), late]).catch((err: unknown) => {
+      debug('NATS drain: %s', toError(err).message);
+    });
+    clearTimeout(timer);
+  }
+  if (!nc.isClosed()) await nc.close().catch((err: unknown) => {
+    debug('NATS close: %s', toError(err).message);
+  });
+}
+
 /** The NATS server a connection is on, as an endpoint (`host:port`). */
 export function serverEndpoint(server: string): NatsServer {
   const at = server.lastIndexOf(':');

@@ -20,7 +20,7 @@ import { type ConnectionCounters, newCounters } from '../stats.js';
 import type { ClientTransport, ClientTransportHost } from '../transport.js';
 import type { RequestOptions, SendOptions } from '../types.js';
 import type { EncodedValue } from '../codec.js';
-import { type NatsServer, openNats, serverEndpoint, watchStatus } from './connect.js';
+import { type NatsServer, closeNats, openNats, serverEndpoint, watchStatus } from './connect.js';
 import { helloPayload } from './frames.js';
 import { loadNats } from './loader.js';
 import { NatsPeer, type Receiver } from './nats-peer.js';
@@ -35,7 +35,7 @@ export class NatsClientTransport implements ClientTransport {
   readonly #receiver: Receiver;
   #nc: NatsConnection | undefined;
   #peer: NatsPeer | undefined;
-  #state: 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' = 'idle';
+  #state: 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'closed' = 'idle';
   #hello: NodeJS.Timeout | undefined;
   #attempt = 0;
 
@@ -58,6 +58,11 @@ export class NatsClientTransport implements ClientTransport {
     return this.#state === 'connected';
   }
 
+  /** True once the NATS client gave up reconnecting (`reconnect: false`, or `nats.maxReconnectAttempts` spent). */
+  get stopped(): boolean {
+    return this.#state === 'stopped';
+  }
+
   /** Requests waiting for a reply. */
   get pendingRequests(): number {
     return this.#peer?.pendingRequests ?? 0;
@@ -78,6 +83,7 @@ export class NatsClientTransport implements ClientTransport {
   async connect(): Promise<void> {
     if (this.#state === 'connected' || this.#state === 'reconnecting') return;
     if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'stopped') throw stoppedError();
     this.#state = 'connecting';
     const o = this.#host.options;
     let nc: NatsConnection;
@@ -161,9 +167,7 @@ export class NatsClientTransport implements ClientTransport {
     if (nc === undefined) return;
     if (wasConnected) this.#sayHello(FrameKind.GOODBYE);
     this.#peer?.close(closedError());
-    await (wasConnected ? nc.drain() : nc.close()).catch((err: unknown) => {
-      debug('NATS client close: %s', toError(err).message);
-    });
+    await closeNats(nc, wasConnected);
   }
 
   #isClosed(): boolean {
@@ -172,6 +176,7 @@ export class NatsClientTransport implements ClientTransport {
 
   #live(): NatsPeer | HopwireError {
     if (this.#state === 'closed') return closedError();
+    if (this.#state === 'stopped') return stoppedError();
     return this.#peer ?? new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected: call connect() first');
   }
 
@@ -230,10 +235,30 @@ export class NatsClientTransport implements ClientTransport {
       onError: (err) => {
         this.#host.emitError(err);
       },
-    }).catch((err: unknown) => {
-      debug('NATS status: %s', toError(err).message);
-    });
+    })
+      .catch((err: unknown) => {
+        debug('NATS status: %s', toError(err).message);
+      })
+      .finally(() => {
+        this.#stopped();
+      });
   }
+
+  /** The NATS connection closed without `close()`: its client gave up reconnecting. */
+  #stopped(): void {
+    if (this.#state === 'closed') return;
+    const wasConnected = this.#state === 'connected';
+    this.#state = 'stopped';
+    clearInterval(this.#hello);
+    this.#abort.abort();
+    const error = stoppedError();
+    this.#peer?.rejectAll(error);
+    if (wasConnected) this.#host.onDisconnect({ reason: 'socket-error', message: error.message, error });
+  }
+}
+
+function stoppedError(): HopwireError {
+  return new HopwireError(ErrorCode.NOT_CONNECTED, 'the NATS connection is closed: the NATS client gave up reconnecting (see reconnect and nats.maxReconnectAttempts)');
 }
 
 function closedError(): HopwireError {

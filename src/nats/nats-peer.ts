@@ -221,7 +221,7 @@ export class NatsPeer {
     }
     if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) {
       this.counters.requestsFailed++;
-      this.#pending.reject(id, new HopwireError(ErrorCode.NO_HANDLER, `no server is subscribed to ${msg.headers.get('Nats-Subject') || 'the subject'} (NATS: no responders)`));
+      this.#pending.reject(id, new HopwireError(ErrorCode.NO_HANDLER, 'no server is subscribed to the subject (NATS: no responders)'));
       return;
     }
     let frame: Frame;

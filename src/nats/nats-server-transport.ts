@@ -17,7 +17,7 @@ import type { Session } from '../session.js';
 import { MAX_TIMER_DELAY } from '../timers.js';
 import type { ServerTransport, ServerTransportHost } from '../transport.js';
 import type { ListenAddress } from '../types.js';
-import { openNats, serverEndpoint, watchStatus } from './connect.js';
+import { closeNats, openNats, serverEndpoint, watchStatus } from './connect.js';
 import { helloId, helloPayload } from './frames.js';
 import { loadNats } from './loader.js';
 import { NatsLink } from './nats-link.js';
@@ -121,9 +121,7 @@ export class NatsServerTransport implements ServerTransport {
     this.#peer?.close(new HopwireError(ErrorCode.CLOSED, 'the server was closed'));
     const nc = this.#nc;
     this.#nc = undefined;
-    await nc?.drain().catch((err: unknown) => {
-      debug('NATS server close: %s', toError(err).message);
-    });
+    if (nc !== undefined) await closeNats(nc, true);
   }
 
   /** Asks every client of the service to say hello (a HELLO on the broadcast subject). */

@@ -187,6 +187,24 @@ describe('NATS transport', function () {
     expect(client.connected).to.equal(true);
   });
 
+  it('reconnect: false: losing the NATS server ends in state disconnected, and sends reject with ERR_NOT_CONNECTED', async () => {
+    const own = await startNats();
+    defer(() => own.kill());
+    const client = await natsClient(own, subject(), { reconnect: false });
+    const lost = once(client, 'disconnect');
+    await own.kill();
+    await lost;
+    const err = await new Promise<unknown>((resolve) => {
+      // the NATS client closes right after it reports the loss
+      const check = (): void => {
+        if (client.state === 'disconnected') resolve(client.request(1).catch((e: unknown) => e));
+        else setImmediate(check);
+      };
+      check();
+    });
+    expect((err as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
+  });
+
   it('a missing NATS client package is a clear ERR_MISSING_DEPENDENCY', async () => {
     const err = await loadNats('@nats-io/not-installed-here').catch((e: unknown) => e);
     expect((err as HopwireError).code).to.equal('ERR_MISSING_DEPENDENCY');

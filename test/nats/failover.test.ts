@@ -69,7 +69,7 @@ describe('NATS transport: failover', function () {
     expect((served.get('p1') ?? 0) + (served.get('p2') ?? 0) + failed).to.equal(total);
     expect(served.get('p1')).to.be.above(100); // both served before the kill
     expect(served.get('p2')).to.be.above(1000);
-    expect(failed).to.be.at.most(16); // at most the requests in flight on the killed process
+    expect(failed).to.be.at.most(16); // lost: those sent to the killed process before the NATS server noticed; at most one per loop (each then waits out its timeout)
     for (const code of failures.keys()) expect(code).to.be.oneOf(['ERR_REQUEST_TIMEOUT']);
     expect(afterKill.ok).to.be.above(900);
     expect(afterKill.byDead).to.be.at.most(16); // replies already on their way when it died

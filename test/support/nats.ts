@@ -4,25 +4,14 @@
  * is stopped by its `kill()` (per test: `defer(node.kill)`). Tests skip when `nats-server` is not installed
  * (`.ci/run` installs it).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { get } from 'node:http';
+import { natsServerBinary } from '../../bench/adapters/hopwire-nats.js';
 import { freePort } from './net.js';
 
 /** The `nats-server` binary, or `undefined` when it is not installed. */
-export const NATS_SERVER: string | undefined = findNatsServer();
-
-function findNatsServer(): string | undefined {
-  for (const candidate of ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
-    try {
-      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
+export const NATS_SERVER: string | undefined = natsServerBinary();
 
 /** Skips the suite (with a message saying how to run it) when `nats-server` is missing. */
 export function skipWithoutNats(ctx: Mocha.Context): void {
