@@ -25,7 +25,7 @@ class Receipt {
 
 let subjectN = 0;
 function subject(): string {
-  return `orders${String(++subjectN)}`;
+  return `shop.orders${String(++subjectN)}`; // dotted, as NATS subjects usually are
 }
 
 async function natsServer(nats: NatsNode, subj: string, extra: Partial<ConstructorParameters<typeof Server>[0]> = {}): Promise<Server> {
