@@ -216,6 +216,7 @@ describe('NATS transport', function () {
       check();
     });
     expect((err as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
+    expect(((await client.connect().catch((e: unknown) => e)) as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
   });
 
   it('a missing NATS client package is a clear ERR_MISSING_DEPENDENCY', async () => {
