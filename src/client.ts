@@ -211,7 +211,7 @@ export class Client extends EventEmitter<ClientEvents> {
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
     if (this.#pool !== undefined) return this.#connectPool(this.#pool);
-    if (this.#state === 'connected') return Promise.resolve();
+    if (this.#state === 'connected' && this.#transport?.stopped !== true) return Promise.resolve();
     if (this.#connecting !== undefined) return this.#connecting;
     if (this.#transport !== undefined) return this.#connectTransport(this.#transport);
     if (this.#state === 'reconnecting') return this.#nextConnect();

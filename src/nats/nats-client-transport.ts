@@ -114,6 +114,10 @@ export class NatsClientTransport implements ClientTransport {
       await nc.flush();
     } catch (err) {
       if (!this.#isClosed()) this.#state = 'idle';
+      const opened = this.#nc;
+      this.#nc = undefined;
+      this.#peer = undefined;
+      if (opened !== undefined) await closeNats(opened, false);
       throw toError(err);
     }
     if (this.#isClosed()) throw closedError();

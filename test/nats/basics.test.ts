@@ -25,7 +25,7 @@ class Receipt {
 
 let subjectN = 0;
 function subject(): string {
-  return `orders${String(++subjectN)}`;
+  return `shop.orders${String(++subjectN)}`; // dotted, as NATS subjects usually are
 }
 
 async function natsServer(nats: NatsNode, subj: string, extra: Partial<ConstructorParameters<typeof Server>[0]> = {}): Promise<Server> {
@@ -144,6 +144,19 @@ describe('NATS transport', function () {
     expect(info.reason).to.equal('remote-closed');
   });
 
+  it('a server that starts after its clients learns them at once: it asks them to say hello', async () => {
+    const subj = subject();
+    const client = await natsClient(nats, subj, { ping: { interval: 60_000, misses: 3 } }); // its next periodic hello is far off
+    const server = new Server({ nats: { servers: nats.url }, subject: subj });
+    defer(() => server.close());
+    const met = once(server, 'connect') as Promise<[Session]>;
+    await server.listen();
+    const [session] = await met;
+    const got = once(client, 'message');
+    await session.send('found you');
+    expect((await got)[0]).to.equal('found you');
+  });
+
   it('ctx.reply on either side answers the sender', async () => {
     const subj = subject();
     const server = await natsServer(nats, subj);
@@ -203,6 +216,7 @@ describe('NATS transport', function () {
       check();
     });
     expect((err as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
+    expect(((await client.connect().catch((e: unknown) => e)) as HopwireError).code).to.equal('ERR_NOT_CONNECTED');
   });
 
   it('a missing NATS client package is a clear ERR_MISSING_DEPENDENCY', async () => {
