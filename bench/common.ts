@@ -29,7 +29,7 @@ export type ListenRequest = { readonly kind: 'tcp' } | { readonly kind: 'unix'; 
 export type Payload = 'small' | 'class' | 'plain' | 'buffer';
 
 /** The contenders. */
-export type ContenderName = 'hopwire' | 'hopwire-msgpack' | 'raw-net' | 'raw-bytes' | 'sockhop' | 'zeromq';
+export type ContenderName = 'hopwire' | 'hopwire-msgpack' | 'raw-net' | 'raw-bytes' | 'sockhop' | 'zeromq' | 'hopwire-nats';
 
 /** The kinds of workload: one-way stream, request/reply, broadcast. */
 export type Workload = 'push' | 'rpc' | 'broadcast';

@@ -15,7 +15,13 @@ export interface Scenario extends Omit<Job, 'scenario' | 'contender'> {
 }
 
 /** Every contender, in table order. */
-export const CONTENDERS: readonly ContenderName[] = ['hopwire', 'hopwire-msgpack', 'raw-net', 'raw-bytes', 'sockhop', 'zeromq'];
+export const CONTENDERS: readonly ContenderName[] = ['hopwire', 'hopwire-msgpack', 'raw-net', 'raw-bytes', 'sockhop', 'zeromq', 'hopwire-nats'];
+
+/** Contenders run only when named with `--contenders` (they need outside software: `nats-server`). */
+export const OPT_IN: readonly ContenderName[] = ['hopwire-nats'];
+
+/** S2 and S3 can also run hopwire over a local NATS server (`hopwire-nats`, see docs/scaling.md). */
+const RPC: readonly ContenderName[] = ['hopwire', 'raw-net', 'sockhop', 'zeromq', 'hopwire-nats'];
 
 const STREAMERS: readonly ContenderName[] = ['hopwire', 'raw-net', 'sockhop', 'zeromq'];
 /** The payload formats compete where they differ most: small objects, big buffers, classes. */
@@ -28,8 +34,8 @@ export function scenarios(scale = 1): Scenario[] {
   return [
     { ...base, id: 'S1 tcp', title: 'S1 small objects, client → server, TCP', workload: 'push', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: WITH_MSGPACK },
     { ...base, id: 'S1 unix', title: 'S1 small objects, client → server, Unix socket', workload: 'push', transport: 'unix', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: WITH_MSGPACK },
-    { ...base, id: 'S2', title: 'S2 request/reply, 1 in flight', workload: 'rpc', count: n(20_000), warm: n(2_000), window: 1, latencies: true, unit: 'round trips/s', contenders: STREAMERS },
-    { ...base, id: 'S3', title: 'S3 request/reply, 64 in flight', workload: 'rpc', count: n(100_000), warm: n(10_000), window: 64, unit: 'req/s', contenders: STREAMERS },
+    { ...base, id: 'S2', title: 'S2 request/reply, 1 in flight', workload: 'rpc', count: n(20_000), warm: n(2_000), window: 1, latencies: true, unit: 'round trips/s', contenders: RPC },
+    { ...base, id: 'S3', title: 'S3 request/reply, 64 in flight', workload: 'rpc', count: n(100_000), warm: n(10_000), window: 64, unit: 'req/s', contenders: RPC },
     { ...base, id: 'S4', title: 'S4 1 MiB Buffers, client → server', workload: 'push', payload: 'buffer', count: n(200, 4), warm: n(20, 2), window: 8, unit: 'MB/s', contenders: ['hopwire', 'raw-net', 'raw-bytes', 'sockhop', 'zeromq', 'hopwire-msgpack'] },
     { ...base, id: 'S5', title: 'S5 sendAll to 16 connections in 2 processes', workload: 'broadcast', count: n(20_000), warm: n(2_000), window: 1000, connections: 8, clientProcesses: 2, unit: 'deliveries/s', contenders: STREAMERS },
     { ...base, id: 'S7 plain', title: 'S7 plain objects (same data as the Widget)', workload: 'push', payload: 'plain', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: ['hopwire', 'hopwire-msgpack'] },

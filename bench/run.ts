@@ -14,6 +14,7 @@
  * npm run bench:net -- --quick           # smoke test: 1 run, 1/20 of the counts
  * npm run bench:net -- --only S1,S4      # some scenarios (ids start with these)
  * npm run bench:net -- --contenders hopwire,raw-net
+ * npm run bench:net -- --only S2,S3 --contenders hopwire,hopwire-nats,raw-net   # NATS: needs nats-server
  * npm run bench:net -- --runs 5
  * npm run bench:net -- --profile prof/   # node --cpu-prof in every child, into prof/
  * npm run bench:net -- --write / --no-write   # force writing the docs, or not
@@ -32,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ContenderName } from './common.js';
 import { type JobResult, runJob } from './orchestrator.js';
-import { CONTENDERS, type Scenario, jobOf, scenarios } from './plan.js';
+import { CONTENDERS, OPT_IN, type Scenario, jobOf, scenarios } from './plan.js';
 import { aggregate, chartSvg, checkTargets, cpuTable, human, numbersTable, ratiosTable, targetsTable } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,7 +67,7 @@ const profileDir = args.profile === undefined ? undefined : resolve(args.profile
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 
 const plan: Scenario[] = scenarios(quick ? 20 : 1).filter((s) => only === undefined || only.some((o) => s.id.toLowerCase().startsWith(o)));
-const contendersOf = (s: Scenario): ContenderName[] => s.contenders.filter((c) => picked === undefined || picked.includes(c));
+const contendersOf = (s: Scenario): ContenderName[] => s.contenders.filter((c) => (picked === undefined ? !OPT_IN.includes(c) : picked.includes(c)));
 
 const machine = {
   cpu: cpuModel(),

@@ -50,6 +50,8 @@ async function loadAdapter(name: ContenderName): Promise<Adapter> {
       return (await import('./adapters/sockhop.js')).adapter;
     case 'zeromq':
       return (await import('./adapters/zeromq.js')).adapter;
+    case 'hopwire-nats':
+      return (await import('./adapters/hopwire-nats.js')).adapter;
   }
 }
 

@@ -171,7 +171,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Where the client is in its life. */
   get state(): ClientState {
     const transport = this.#transport;
-    if (transport !== undefined && this.#state === 'connected' && !transport.connected) return 'reconnecting';
+    if (transport !== undefined && this.#state === 'connected' && !transport.connected) return transport.stopped === true ? 'disconnected' : 'reconnecting';
     const pool = this.#pool;
     if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
     if (pool.members.some((m) => m.connected)) return 'connected';
@@ -514,14 +514,17 @@ export class Client extends EventEmitter<ClientEvents> {
     const host: ClientTransportHost = {
       settings: this.#settings,
       options: this.options,
-      onConnect: () => {
+      onConnect: (server) => {
         this.#state = 'connected';
         this.#connects++;
         this.#connectedAt = Date.now();
-        this.emit('connect', this.options.endpoint);
+        this.emit('connect', server ?? this.options.endpoint);
       },
-      onDisconnect: (info) => {
-        if (this.#state !== 'closed') this.emit('disconnect', info, this.options.endpoint);
+      onDisconnect: (info, server) => {
+        if (this.#state !== 'closed') this.emit('disconnect', info, server ?? this.options.endpoint);
+      },
+      onReconnecting: (attempt, delay, server) => {
+        if (this.#state !== 'closed') this.emit('reconnecting', { attempt, delay }, server ?? this.options.endpoint);
       },
       onMessage: (value, meta, reply) => {
         this.#onMessage(value, meta, reply);

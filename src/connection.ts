@@ -646,15 +646,19 @@ export class Connection {
       this.#writeError(id, new HopwireError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
       return;
     }
-    this.#handlerStarted();
     const wantsStream = (frame.flags & FrameFlags.STREAM) !== 0;
+    if (!isThenable(result)) {
+      // A handler that answered at once: no promise, no closures, the reply joins this tick's batch.
+      this.counters.requestsHandled++;
+      this.#answer(id, result, wantsStream);
+      return;
+    }
+    this.#handlerStarted();
     Promise.resolve(result).then(
       (reply) => {
         this.#handlerDone();
         this.counters.requestsHandled++;
-        if (!isStream(reply)) this.#writeReply(id, reply);
-        else if (wantsStream) void this.#writeStream(id, reply);
-        else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
+        this.#answer(id, reply, wantsStream);
       },
       (err: unknown) => {
         this.#handlerDone();
@@ -664,11 +668,13 @@ export class Connection {
     );
   }
 
-  /**
-   * Counts a running request handler. At `maxPendingRequests` running, the
-   * socket stops reading: a peer that sends requests faster than the
-   * handlers finish is held back by TCP instead of growing this process.
-   */
+  /** Writes what a request handler answered: a reply, or the items of a stream. */
+  #answer(id: number, reply: unknown, wantsStream: boolean): void {
+    if (!isStream(reply)) this.#writeReply(id, reply);
+    else if (wantsStream) void this.#writeStream(id, reply);
+    else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
+  }
+
   /** The peer calls a function this side sent. */
   #callFunction(call: unknown): unknown {
     const { f, a } = (typeof call === 'object' && call !== null ? call : {}) as { f?: unknown; a?: unknown };
@@ -676,6 +682,11 @@ export class Connection {
     return this.#functions.call(f, a);
   }
 
+  /**
+   * Counts a running request handler. At `maxPendingRequests` running, the
+   * socket stops reading: a peer that sends requests faster than the
+   * handlers finish is held back by TCP instead of growing this process.
+   */
   #handlerStarted(): void {
     this.#incoming++;
     if (this.#incoming >= this.#settings.maxPendingRequests && !this.#saturated) {
@@ -943,4 +954,9 @@ export class Connection {
   get peerHello(): Hello | undefined {
     return this.#handshake.peer;
   }
+}
+
+/** True for a promise or any other object with a `then` method (what `await` would wait for). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }

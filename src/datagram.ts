@@ -37,7 +37,8 @@ export const MAX_DATAGRAM_BYTES_IPV6 = 65_527;
 /** Smallest `maxDatagramBytes` accepted: room for the prefix, a header and a short value. */
 export const MIN_DATAGRAM_BYTES = 64;
 
-const PREFIX: Readonly<Buffer> = Buffer.concat([MAGIC, Buffer.from([PROTOCOL_VERSION])]);
+/** The magic and the version, in front of the frame. */
+export const PREFIX: Readonly<Buffer> = Buffer.concat([MAGIC, Buffer.from([PROTOCOL_VERSION])]);
 
 /** What {@link readDatagram} checks a datagram against. */
 export interface DatagramLimits {
@@ -109,18 +110,30 @@ export function decodeDatagram(datagram: Buffer, limits: DatagramLimits): Frame 
   if (datagram.length > limits.maxDatagramBytes) {
     throw new HopwireError(ErrorCode.DATAGRAM_TOO_LARGE, `datagram of ${datagram.length} bytes is larger than maxDatagramBytes (${limits.maxDatagramBytes})`);
   }
-  if (datagram.length < DATAGRAM_PREFIX_BYTES + HEADER_BYTES) throw protocolError(`datagram of ${datagram.length} bytes is too short to hold a frame`);
-  if (!datagram.subarray(0, MAGIC.length).equals(MAGIC)) throw protocolError('datagram does not start with the hopwire magic');
-  const version = datagram[MAGIC.length];
-  if (version !== PROTOCOL_VERSION) throw protocolError(`datagram of protocol version ${String(version)}; this side speaks ${PROTOCOL_VERSION}`);
-  const decoder = new FrameDecoder({ maxFrameBytes: limits.maxFrameBytes, maxAttachments: limits.maxAttachments });
-  const frames = decoder.push(datagram.subarray(DATAGRAM_PREFIX_BYTES));
-  const frame = frames[0];
-  if (frame === undefined) throw protocolError('datagram holds a truncated frame');
-  if (frames.length > 1 || decoder.failed || decoder.bufferedBytes > 0) throw protocolError('datagram has bytes after its frame');
+  const frame = decodePrefixedFrame(datagram, limits, 'datagram');
   if (frame.kind !== FrameKind.MESSAGE) throw protocolError(`datagram carries a frame of kind ${frame.kind}; only MESSAGE frames travel over UDP`);
   if (frame.id !== 0) throw protocolError('datagram asks for an acknowledgement, which UDP does not give');
   if ((frame.flags & ~FrameFlags.TAGGED) !== 0) throw protocolError(`datagram frame has flags 0x${frame.flags.toString(16)}; only TAGGED is allowed`);
+  return frame;
+}
+
+/**
+ * Checks the magic and version in front of exactly one frame, and returns
+ * the frame: the layout of a datagram, and of a NATS message payload.
+ * `what` names the carrier in error messages.
+ *
+ * @throws HopwireError `ERR_FRAME_TOO_LARGE` or `ERR_PROTOCOL`
+ */
+export function decodePrefixedFrame(bytes: Buffer, limits: Pick<DatagramLimits, 'maxFrameBytes' | 'maxAttachments'>, what: string): Frame {
+  if (bytes.length < DATAGRAM_PREFIX_BYTES + HEADER_BYTES) throw protocolError(`${what} of ${bytes.length} bytes is too short to hold a frame`);
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw protocolError(`${what} does not start with the hopwire magic`);
+  const version = bytes[MAGIC.length];
+  if (version !== PROTOCOL_VERSION) throw protocolError(`${what} of protocol version ${String(version)}; this side speaks ${PROTOCOL_VERSION}`);
+  const decoder = new FrameDecoder({ maxFrameBytes: limits.maxFrameBytes, maxAttachments: limits.maxAttachments });
+  const frames = decoder.push(bytes.subarray(DATAGRAM_PREFIX_BYTES));
+  const frame = frames[0];
+  if (frame === undefined) throw protocolError(`${what} holds a truncated frame`);
+  if (frames.length > 1 || decoder.failed || decoder.bufferedBytes > 0) throw protocolError(`${what} has bytes after its frame`);
   return frame;
 }
 
@@ -131,7 +144,11 @@ export function decodeDatagram(datagram: Buffer, limits: DatagramLimits): Frame 
  * @throws HopwireError as {@link decodeDatagram}, or `ERR_DECODE`
  */
 export function readDatagram(datagram: Buffer, codec: Codec, limits: DatagramLimits): ReceivedDatagram {
-  const frame = decodeDatagram(datagram, limits);
+  return decodeFrameValue(codec, decodeDatagram(datagram, limits));
+}
+
+/** Decodes the value of a frame that travelled alone (a datagram, a NATS message), without functions. @throws HopwireError `ERR_DECODE` */
+export function decodeFrameValue(codec: Codec, frame: Frame): ReceivedDatagram {
   const d = codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
   return { value: d.value, meta: { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' } };
 }

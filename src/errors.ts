@@ -17,6 +17,10 @@ export const ErrorCode = {
   LINE_TOO_LARGE: 'ERR_LINE_TOO_LARGE',
   /** A value does not fit one UDP datagram (`maxDatagramBytes`); nothing was sent. */
   DATAGRAM_TOO_LARGE: 'ERR_DATAGRAM_TOO_LARGE',
+  /** A value does not fit one NATS message (the NATS server's `max_payload`); nothing was sent. */
+  PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
+  /** An optional package an option needs is not installed (the message names it). */
+  MISSING_DEPENDENCY: 'ERR_MISSING_DEPENDENCY',
   /** The peer broke the wire protocol (bad magic, unknown kind, inconsistent lengths, …). */
   PROTOCOL: 'ERR_PROTOCOL',
   /** Shared-secret authentication failed (wrong, missing or unexpected secret). */

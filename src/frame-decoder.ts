@@ -90,8 +90,16 @@ export class FrameDecoder {
   /** Trailing run of small chunks in `#chunks` (see `pushChunk`). */
   #run = 0;
   #buffered = 0;
+  /**
+   * Bytes of `#chunks[0]` already taken by the whole-frame fast path: it
+   * moves this offset instead of making a view of the rest per frame. Zero
+   * whenever any other state runs (see `#settle`).
+   */
+  #offset = 0;
   #length = 0;
   #header: Header | undefined;
+  /** The one header object: a decoder reads one header at a time. */
+  readonly #scratch: Header = { length: 0, kind: 1, flags: 0, typeLength: 0, id: 0, payloadLength: 0, attachmentCount: 0 };
   #error: HopwireError | undefined;
 
   /** @param options - limits and whether to expect the magic */
@@ -160,6 +168,7 @@ export class FrameDecoder {
   feed(chunk: Buffer): void {
     if (this.#error !== undefined) throw this.#error;
     if (chunk.length > 0) {
+      this.#settle();
       this.#run = pushChunk(this.#chunks, chunk, this.#run);
       this.#buffered += chunk.length;
     }
@@ -195,8 +204,12 @@ export class FrameDecoder {
     switch (this.#state) {
       case State.MAGIC:
         return this.#readMagic();
-      case State.LENGTH:
-        return this.#readWholeFrame() ?? this.#readLength();
+      case State.LENGTH: {
+        const frame = this.#readWholeFrame();
+        if (frame !== undefined) return frame;
+        this.#settle();
+        return this.#readLength();
+      }
       case State.HEADER:
         return this.#readHeader();
       case State.BODY:
@@ -243,13 +256,15 @@ export class FrameDecoder {
 
   /** Reads and checks the 16 header bytes after the length field, at `at` in `h`. */
   #checkHeader(length: number, h: Buffer, at: number): Header {
+    // Byte reads rather than readUInt*BE: the caller made sure the 16 bytes are there, and Buffer's
+    // readers check their offset argument again on every call.
     const kind = h[at] ?? 0;
     const flags = h[at + 1] ?? 0;
-    const typeLength = h.readUInt16BE(at + 2);
-    const id = h.readUInt32BE(at + 4);
-    const payloadLength = h.readUInt32BE(at + 8);
-    const attachmentCount = h.readUInt16BE(at + 12);
-    const reserved = h.readUInt16BE(at + 14);
+    const typeLength = u16(h, at + 2);
+    const id = u32(h, at + 4);
+    const payloadLength = u32(h, at + 8);
+    const attachmentCount = u16(h, at + 12);
+    const reserved = u16(h, at + 14);
     if (kind === 0 || kind > MAX_FRAME_KIND) throw protocolError(`unknown frame kind ${kind}`);
     if ((flags & ~KNOWN_FLAGS) !== 0) throw protocolError(`reserved flag bits set (0x${flags.toString(16)})`);
     if (reserved !== 0) throw protocolError('reserved header field is not 0');
@@ -264,25 +279,45 @@ export class FrameDecoder {
     if (attachmentCount === 0 && typeLength + payloadLength !== body) {
       throw protocolError(`frame length ${length} does not match its type name and payload`);
     }
-    return { length, kind: kind as FrameKind, flags, typeLength, id, payloadLength, attachmentCount };
+    const header = this.#scratch;
+    header.length = length;
+    header.kind = kind as FrameKind;
+    header.flags = flags;
+    header.typeLength = typeLength;
+    header.id = id;
+    header.payloadLength = payloadLength;
+    header.attachmentCount = attachmentCount;
+    return header;
   }
 
   /**
-   * The common case, without intermediate views: a whole frame sits at the
-   * front of the first chunk. Same checks, in the same order, as the states.
+   * The common case, without intermediate views: a whole frame sits in the
+   * first chunk at `#offset`. Same checks, in the same order, as the states.
    */
   #readWholeFrame(): Frame | undefined {
     const first = this.#chunks[0];
-    if (first === undefined || first.length < HEADER_BYTES_TOTAL) return undefined;
-    const length = first.readUInt32BE(0);
-    if (length > this.#maxFrameBytes || length < HEADER_REST_BYTES || first.length < 4 + length) return undefined; // the states say why
-    const header = this.#checkHeader(length, first, 4);
-    const end = 4 + length;
-    const frame = parseBody(header, first, HEADER_BYTES_TOTAL, end);
-    this.#buffered -= end;
-    if (first.length === end) this.#chunks.shift();
-    else this.#chunks[0] = first.subarray(end);
+    const at = this.#offset;
+    if (first === undefined || first.length - at < HEADER_BYTES_TOTAL) return undefined;
+    const length = u32(first, at);
+    const end = at + 4 + length;
+    if (length > this.#maxFrameBytes || length < HEADER_REST_BYTES || first.length < end) return undefined; // the states say why
+    const frame = parseBody(this.#checkHeader(length, first, at + 4), first, at + HEADER_BYTES_TOTAL, end);
+    this.#buffered -= end - at;
+    if (first.length === end) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    } else {
+      this.#offset = end;
+    }
     return frame;
+  }
+
+  /** Drops the bytes the fast path took from the first chunk, so every other state can start at 0. */
+  #settle(): void {
+    if (this.#offset === 0) return;
+    const first = this.#chunks[0];
+    if (first !== undefined) this.#chunks[0] = first.subarray(this.#offset);
+    this.#offset = 0;
   }
 
   #readBody(): Frame | false {
@@ -321,6 +356,7 @@ export class FrameDecoder {
   #fail(err: unknown): HopwireError {
     this.#state = State.FAILED;
     this.#chunks = [];
+    this.#offset = 0;
     this.#buffered = 0;
     this.#header = undefined;
     this.#error =
@@ -331,7 +367,6 @@ export class FrameDecoder {
   }
 }
 
-/** Splits a whole body into type name, payload and attachments. */
 /** The frame whose body is `buf[start, end)` (views into `buf`, no copies). */
 function parseBody(h: Header, buf: Buffer, start: number, end: number): Frame {
   let offset = start + 4 * h.attachmentCount;
@@ -352,6 +387,16 @@ function parseBody(h: Header, buf: Buffer, start: number, end: number): Frame {
     offset += n;
   }
   return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments };
+}
+
+/** The big-endian u16 at `at`; the caller has checked that the bytes are there. */
+function u16(b: Buffer, at: number): number {
+  return ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
+}
+
+/** The big-endian u32 at `at`; the caller has checked that the bytes are there. */
+function u32(b: Buffer, at: number): number {
+  return (b[at] ?? 0) * 0x100_0000 + (((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0));
 }
 
 function protocolError(message: string): HopwireError {

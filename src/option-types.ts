@@ -157,6 +157,21 @@ export interface CommonOptions {
 export interface NatsOptions {
   /** One or more `nats://host:port` URLs of the cluster. */
   servers: string | readonly string[];
+  /** The name the NATS server shows for this connection. @default 'hopwire <server|client> <subject>' */
+  name?: string;
+  /** Milliseconds between the NATS client's reconnect rounds. @default 2000 */
+  reconnectTimeWait?: number;
+  /** Reconnect rounds before the NATS client gives up; -1: never. @default -1 */
+  maxReconnectAttempts?: number;
+  /** Milliseconds between the NATS client's pings to its server. @default 120000 */
+  pingInterval?: number;
+  /** Unanswered pings before the NATS client drops the connection. @default 2 */
+  maxPingOut?: number;
+  /**
+   * Any other option of the NATS client's `connect()` (`user`, `pass`,
+   * `token`, `tls`, `authenticator`, …), passed to it unchanged.
+   */
+  readonly [option: string]: unknown;
 }
 
 /** What carries a {@link Server}'s or {@link Client}'s messages. */

@@ -200,19 +200,38 @@ const NOT_OVER_UDP: readonly [keyof ServerOptions | keyof ClientOptions, (value:
   ['codec', (v) => v === 'msgpack', 'the payload format is agreed in the hello, and UDP has none'],
 ];
 
+/** Options that mean nothing with the `nats` option, each with why; refused with it. */
+const NOT_OVER_NATS: readonly [keyof ServerOptions | keyof ClientOptions, (value: unknown) => boolean, string][] = [
+  ['tls', (v) => v !== undefined, 'give the NATS client its tls inside the nats option'],
+  ['path', (v) => v !== undefined, 'the NATS servers are given in nats.servers'],
+  ['port', (v) => v !== undefined, 'the NATS servers are given in nats.servers'],
+  ['secret', (v) => v !== undefined, 'it is proved in the hello of a stream; use the NATS server\'s authentication (user, token, nkeys)'],
+  ['allow', (v) => v !== undefined, 'it is checked at accept; use the NATS server\'s authorization'],
+  ['servers', (v) => v !== undefined, 'list the NATS servers in nats.servers'],
+  ['protocol', (v) => v === 'lines', 'NATS carries binary frames only'],
+  ['envelope', (v) => v === 'sockhop', 'it is a JSON-lines dialect'],
+  ['jsonRpc', (v) => v === true, 'it is a JSON-lines dialect'],
+];
+
 /** The UDP options, checked against the transport. @throws HopwireError `ERR_INVALID_OPTION` */
 function resolveUdp(o: ServerOptions | ClientOptions, transport: ResolvedTransport['transport']): ResolvedUdp {
+  if (transport === 'nats') refuse(o, NOT_OVER_NATS, 'the nats option', 'scaling.md');
   if (transport !== 'udp') {
     if (o.maxDatagramBytes !== undefined) invalid('maxDatagramBytes needs transport: "udp"');
     return { maxDatagramBytes: undefined };
   }
-  for (const [name, given, why] of NOT_OVER_UDP) {
-    if (given((o as Record<string, unknown>)[name])) invalid(`${name} does not work with transport: "udp": ${why} (see docs/udp.md)`);
-  }
+  refuse(o, NOT_OVER_UDP, 'transport: "udp"', 'udp.md');
   return {
     maxDatagramBytes:
       o.maxDatagramBytes === undefined ? undefined : integer(o.maxDatagramBytes, 'maxDatagramBytes', 0, MIN_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES_IPV6),
   };
+}
+
+/** Throws for the first option of `table` that is given. */
+function refuse(o: ServerOptions | ClientOptions, table: typeof NOT_OVER_UDP, with_: string, doc: string): void {
+  for (const [name, given, why] of table) {
+    if (given((o as Record<string, unknown>)[name])) invalid(`${name} does not work with ${with_}: ${why} (see docs/${doc})`);
+  }
 }
 
 function resolvePeerTimeout(o: ServerOptions, transport: ResolvedTransport['transport']): number {

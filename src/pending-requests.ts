@@ -76,7 +76,10 @@ interface Lane {
  * kept in lanes by timeout value (deadlines in a lane come in order), and
  * the timer is armed for the earliest deadline. A request costs an array
  * push instead of a timer object. The timer is `unref()`ed: a waiting
- * request never keeps the program alive by itself.
+ * request never keeps the program alive by itself. It stays armed when the
+ * last request settles (one request at a time must not cost a timer each),
+ * fires once at its deadline with nothing to do and is not re-armed;
+ * {@link PendingRequests.rejectAll} stops it at once.
  *
  * @typeParam T - the type of a reply
  */
@@ -175,6 +178,7 @@ export class PendingRequests<T = unknown> {
   /** Rejects every waiting request with `error` and empties the table: the connection dropped or closed. */
   rejectAll(error: Error): void {
     for (const id of [...this.#entries.keys()]) this.reject(id, error);
+    this.#stopTimer();
   }
 
   /**
@@ -201,7 +205,8 @@ export class PendingRequests<T = unknown> {
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
-    if (this.#entries.size === 0) this.#stopTimer(); // nothing can time out: the lanes only hold settled ids
+    // The timer stays armed when the table empties: one request at a time would otherwise cost a
+    // setTimeout and a clearTimeout each. It fires once, finds only settled ids and is not re-armed.
     return entry;
   }
 

@@ -149,12 +149,12 @@ export class Session {
     return this.#conn.closed;
   }
 
-  /** The peer's IP address (TCP, UDP), `undefined` on Unix sockets. */
+  /** The peer's IP address (TCP, UDP), its inbox subject (NATS), `undefined` on Unix sockets. */
   get remoteAddress(): string | undefined {
     return this.#conn.remoteAddress;
   }
 
-  /** The peer's port (TCP, UDP). */
+  /** The peer's port (TCP, UDP); `undefined` on Unix sockets and NATS. */
   get remotePort(): number | undefined {
     return this.#conn.remotePort;
   }
@@ -192,7 +192,7 @@ export class Session {
     return {
       ...conn.counters,
       id: this.id,
-      peer: conn.remoteAddress === undefined ? 'unix' : `${conn.remoteAddress}:${String(conn.remotePort ?? '')}`,
+      peer: conn.remoteAddress === undefined ? 'unix' : conn.remotePort === undefined ? conn.remoteAddress : `${conn.remoteAddress}:${String(conn.remotePort)}`,
       protocol: conn.protocol,
       clientId: this.clientId,
       ageMs: now - this.connectedAt,

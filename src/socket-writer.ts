@@ -2,8 +2,9 @@
  * Write batching for one socket. Everything written in one tick leaves in
  * one `writev` at the end of the tick. Small frames are encoded straight
  * into a shared chunk ({@link SocketWriter.writeFrame}: no buffer per frame,
- * one UTF-8 pass); runs of other small parts are copied into one buffer (one
- * iovec instead of a thousand); big buffers (binary attachments) are passed
+ * one UTF-8 pass); other small parts (a broadcast's frame, control frames)
+ * are copied into the same chunk (one iovec instead of a thousand, no buffer
+ * to merge at the end of the tick); big buffers (binary attachments) are passed
  * as they are. Every write of a tick shares one promise, which resolves when
  * the batch was handed to the kernel — no promise or callback per frame.
  *
@@ -146,8 +147,14 @@ export class SocketWriter {
   }
 
   #enqueue(parts: readonly Buffer[]): void {
-    this.#cut(); // frames already in the chunk go first
     for (const p of parts) {
+      if (p.length < MERGE_BELOW) {
+        // Copied into the chunk now (a broadcast frame, a control frame): no array entry, no concat at flush.
+        this.#room(p.length).set(p, this.#chunkOffset);
+        this.#advance(p.length);
+        continue;
+      }
+      this.#cut(); // frames already in the chunk go first
       this.#counters.bytesOut += p.length;
       this.#partsBytes += p.length;
       this.#parts.push(p);

@@ -14,7 +14,7 @@
  */
 import type { ConnectionSettings, ReceiveMeta } from './connection.js';
 import type { Session, SessionLink } from './session.js';
-import type { ResolvedClientOptions, ResolvedServerOptions } from './options.js';
+import type { Endpoint, ResolvedClientOptions, ResolvedServerOptions } from './options.js';
 import type { ConnectionCounters } from './stats.js';
 import type { DisconnectInfo, ListenAddress, RequestOptions, SendOptions } from './types.js';
 import type { EncodedValue } from './codec.js';
@@ -79,10 +79,12 @@ export interface ClientTransportHost {
   readonly settings: ConnectionSettings;
   /** The client's resolved options (endpoint, transport options). */
   readonly options: ResolvedClientOptions;
-  /** Connected (the first time and after each reconnect). */
-  onConnect(): void;
+  /** Connected (the first time and after each reconnect); `server` when not the `port`/`host` option. */
+  onConnect(server?: Endpoint): void;
   /** The connection was lost (the transport may be reconnecting). */
-  onDisconnect(info: DisconnectInfo): void;
+  onDisconnect(info: DisconnectInfo, server?: Endpoint): void;
+  /** A reconnect attempt starts after `delay` ms (transports that reconnect by themselves). */
+  onReconnecting(attempt: number, delay: number, server?: Endpoint): void;
   /** A message arrived; `reply`, when given, answers its sender. */
   onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void;
   /** A request arrived: return the reply (or a promise of it), or `NO_HANDLER`. */
@@ -95,6 +97,8 @@ export interface ClientTransportHost {
 export interface ClientTransport {
   /** True while the client can send. */
   readonly connected: boolean;
+  /** True once the transport gave up reconnecting for good (the client is then `disconnected`). */
+  readonly stopped?: boolean;
   /** Requests waiting for a reply. */
   readonly pendingRequests: number;
   /** Messages, bytes and requests so far, both ways. */

@@ -11,11 +11,9 @@
  */
 import type { ReceiveMeta } from './connection.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
-import { MessageIterator } from './message-iterator.js';
+import { PeerLink } from './peer-link.js';
 import type { SessionLink } from './session.js';
-import { type ConnectionCounters, newCounters } from './stats.js';
 import type { LinkHost } from './transport.js';
-import type { DisconnectInfo, Protocol } from './types.js';
 
 /** What a peer link needs from the server transport. */
 export interface PeerOutput {
@@ -28,25 +26,12 @@ export interface PeerOutput {
 }
 
 /** One UDP peer of a server, as its session sees it. */
-export class UdpPeerLink implements SessionLink {
-  /** Datagrams carry binary frames. */
-  readonly protocol: Protocol = 'binary';
+export class UdpPeerLink extends PeerLink implements SessionLink {
   /** UDP has no hello. */
   readonly peerHello = undefined;
-  /** Datagrams are not buffered: each send goes to the OS at once. */
-  readonly writableLength = 0;
   /** Requests are not sent over UDP. */
   readonly pendingRequests = 0;
-  /** Functions are not sent over UDP. */
-  readonly heldFunctions = 0;
-  /** What this peer's session counted. */
-  readonly counters: ConnectionCounters = newCounters();
-  /** When the last datagram of this peer arrived (ms since the epoch). */
-  lastActivity = Date.now();
-  readonly #host: LinkHost;
   readonly #out: PeerOutput;
-  #state: 'new' | 'ready' | 'closed' = 'new';
-  #info: DisconnectInfo | undefined;
 
   /**
    * @param remoteAddress - the peer's IP address
@@ -62,52 +47,26 @@ export class UdpPeerLink implements SessionLink {
     host: LinkHost,
     out: PeerOutput,
   ) {
-    this.#host = host;
+    super(host, UNSUPPORTED_WHY);
     this.#out = out;
-  }
-
-  /** True from {@link start} until closed. */
-  get ready(): boolean {
-    return this.#state === 'ready';
-  }
-
-  /** True once closed. */
-  get closed(): boolean {
-    return this.#state === 'closed';
-  }
-
-  /** Why it ended, once it has. */
-  get disconnectInfo(): DisconnectInfo | undefined {
-    return this.#info;
-  }
-
-  /** Makes the session ready (its `connect` event); called once the session exists. */
-  start(): void {
-    if (this.#state !== 'new') return;
-    this.#state = 'ready';
-    try {
-      this.#host.onReady();
-    } catch (err) {
-      this.#host.onListenerError(err);
-    }
   }
 
   /** A datagram of `bytes` bytes from this peer held `value`. */
   received(value: unknown, meta: ReceiveMeta, bytes: number): void {
     this.counters.bytesIn += bytes;
     this.lastActivity = Date.now();
-    if (this.#state !== 'ready') return;
+    if (!this.ready) return;
     this.counters.messagesIn++;
     try {
-      this.#host.onMessage(value, meta, 0);
+      this.host.onMessage(value, meta, 0);
     } catch (err) {
-      this.#host.onListenerError(err);
+      this.host.onListenerError(err);
     }
   }
 
   /** Sends one message in one datagram; resolves when handed to the OS. */
   send(value: unknown): Promise<void> {
-    const refusal = this.#refuseSend();
+    const refusal = this.refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
     let parts: Buffer[];
     try {
@@ -125,7 +84,7 @@ export class UdpPeerLink implements SessionLink {
 
   /** Sends a datagram made by {@link encodeMessage}. */
   sendEncoded(parts: Buffer[]): Promise<void> {
-    const refusal = this.#refuseSend();
+    const refusal = this.refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
     let size = 0;
     for (const p of parts) size += p.length;
@@ -139,54 +98,18 @@ export class UdpPeerLink implements SessionLink {
 
   /** Rejects with `ERR_UNSUPPORTED`: UDP does not carry requests. */
   request(): Promise<unknown> {
-    return Promise.reject(unsupported('session.request()'));
+    return Promise.reject(this.unsupported('session.request()'));
   }
 
   /** Rejects with `ERR_UNSUPPORTED`: UDP does not carry requests (proxies, remote functions). */
   requestEncoded(): Promise<unknown> {
-    return Promise.reject(unsupported('session.proxy()'));
+    return Promise.reject(this.unsupported('session.proxy()'));
   }
 
-  /** An iterator that fails with `ERR_UNSUPPORTED`: UDP does not carry requests. */
-  requestStream(): AsyncIterableIterator<unknown> {
-    const it = new MessageIterator<unknown>(1, () => undefined);
-    it.fail(unsupported('session.requestStream()'));
-    return it;
-  }
-
-  /** Nothing to release: functions do not travel over UDP. */
-  release(): boolean {
-    return false;
-  }
-
-  /** Forgets the peer (nothing is sent to it); resolves at once. */
-  close(why = 'closing'): Promise<void> {
-    this.#end({ reason: 'closed', message: `closed by this side (${why})` });
-    return Promise.resolve();
-  }
-
-  /** Forgets the peer, with the reason given. */
-  destroy(info: DisconnectInfo = { reason: 'closed', message: 'destroyed by this side' }): void {
-    this.#end(info);
-  }
-
-  #end(info: DisconnectInfo): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    this.#info = info;
+  /** Forgets the peer in the server transport. */
+  protected ended(): void {
     this.#out.gone(this);
-    this.#host.onClose(info);
-  }
-
-  #refuseSend(): HopwireError | undefined {
-    if (this.#state === 'ready') return undefined;
-    if (this.#state === 'new') return new HopwireError(ErrorCode.NOT_CONNECTED, 'the session is not ready yet');
-    return this.#info?.reason === 'closed'
-      ? new HopwireError(ErrorCode.CLOSED, 'the session was closed')
-      : new HopwireError(ErrorCode.NOT_CONNECTED, `the session is gone: ${this.#info?.message ?? 'closed'}`);
   }
 }
 
-function unsupported(what: string): HopwireError {
-  return new HopwireError(ErrorCode.UNSUPPORTED, `${what} is not available over UDP: requests need a reply channel UDP does not promise (see docs/udp.md)`);
-}
+const UNSUPPORTED_WHY = 'over UDP: requests need a reply channel UDP does not promise (see docs/udp.md)';

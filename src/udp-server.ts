@@ -9,9 +9,8 @@
  * and it makes no session. Past `maxConnections` peers, datagrams from new
  * peers are dropped and counted in `connectionsRefused`.
  *
- * Peers are kept in a `Map` in the order they were last heard from, so the
- * one to expire next is always the first: the expiry timer is one `unref()`ed
- * timeout, armed only while there are peers.
+ * Peers are kept in a {@link PeerTable}: one `unref()`ed expiry timer,
+ * armed only while there are peers.
  *
  * @module
  */
@@ -24,6 +23,7 @@ import type { ServerTransport, ServerTransportHost } from './transport.js';
 import type { ListenAddress } from './types.js';
 import { type PeerOutput, UdpPeerLink } from './udp-peer-link.js';
 import { openSocket, resolveHost, sendDatagram } from './udp-socket.js';
+import { PeerTable } from './peer-table.js';
 
 /** The UDP transport of a server. */
 export class UdpServerTransport implements ServerTransport {
@@ -31,8 +31,7 @@ export class UdpServerTransport implements ServerTransport {
   #socket: DgramSocket | undefined;
   #limits: DatagramLimits | undefined;
   /** Peers by address and port, least recently heard from first. */
-  readonly #peers = new Map<string, UdpPeerLink>();
-  #expiry: NodeJS.Timeout | undefined;
+  readonly #peers: PeerTable<UdpPeerLink>;
   #closed = false;
   readonly #output: PeerOutput = {
     send: (parts, port, address) => {
@@ -41,13 +40,17 @@ export class UdpServerTransport implements ServerTransport {
     },
     encode: (value, maxBytes) => writeDatagram(this.#host.settings.codec, value, maxBytes),
     gone: (link) => {
-      if (this.#peers.get(link.key) === link) this.#peers.delete(link.key);
+      this.#peers.forget(link);
     },
   };
 
   /** @param host - the server */
   constructor(host: ServerTransportHost) {
     this.#host = host;
+    this.#peers = new PeerTable(host.options.peerTimeout, (link, silentMs) => {
+      debug('UDP peer %s silent for %d ms: dropped', link.key, silentMs);
+      link.destroy({ reason: 'idle', message: `nothing heard from ${link.key} for ${silentMs} ms (peerTimeout ${host.options.peerTimeout})` });
+    });
   }
 
   /** Binds the socket (udp4 or udp6, by the host's family). */
@@ -97,7 +100,7 @@ export class UdpServerTransport implements ServerTransport {
    */
   async sendAll(value: unknown, sessions: readonly Session[]): Promise<number> {
     const parts = writeDatagram(this.#host.settings.codec, value, this.#maxBytes());
-    this.#expire();
+    this.#peers.expire();
     const sends = sessions.map((s) =>
       s.connection.ready
         ? s.connection.sendEncoded(parts).then(
@@ -117,9 +120,8 @@ export class UdpServerTransport implements ServerTransport {
   /** Forgets every peer, stops the timer and closes the socket. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#expiry);
-    this.#expiry = undefined;
-    for (const link of [...this.#peers.values()]) link.destroy({ reason: 'closed', message: 'closed by this side (the server is shutting down)' });
+    this.#peers.stop();
+    for (const link of this.#peers.values()) link.destroy({ reason: 'closed', message: 'closed by this side (the server is shutting down)' });
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(resolve));
@@ -154,11 +156,9 @@ export class UdpServerTransport implements ServerTransport {
       }
       link = this.#adopt(key, from);
     } else {
-      this.#peers.delete(key); // re-inserted last: the map stays in order of last activity
-      this.#peers.set(key, link);
+      this.#peers.heard(link);
     }
     link.received(received.value, received.meta, datagram.length);
-    this.#arm();
   }
 
   #adopt(key: string, from: RemoteInfo): UdpPeerLink {
@@ -169,37 +169,8 @@ export class UdpServerTransport implements ServerTransport {
     const session = this.#host.adopt((linkHost) => (link = new UdpPeerLink(from.address, from.port, key, maxBytes, linkHost, this.#output)));
     if (link === undefined) throw new Error('the server did not make the UDP link');
     debug('session %d: new UDP peer %s', session.id, key);
-    this.#peers.set(key, link); // before `connect`: a listener may close the session at once
+    this.#peers.heard(link); // before `connect`: a listener may close the session at once
     link.start(); // now that the session exists: its `connect` event
     return link;
-  }
-
-  /** Drops the peers not heard from within `peerTimeout`. */
-  #expire(): void {
-    const ttl = this.#host.options.peerTimeout;
-    const now = Date.now();
-    for (const link of this.#peers.values()) {
-      if (link.closed) {
-        this.#peers.delete(link.key);
-        continue;
-      }
-      if (now - link.lastActivity < ttl) break; // the rest were heard from later
-      debug('UDP peer %s silent for %d ms: dropped', link.key, now - link.lastActivity);
-      link.destroy({ reason: 'idle', message: `nothing heard from ${link.key} for ${now - link.lastActivity} ms (peerTimeout ${ttl})` });
-    }
-  }
-
-  /** Arms the expiry timer for the peer heard from least recently, if it is not armed. */
-  #arm(): void {
-    if (this.#expiry !== undefined || this.#closed) return;
-    const first = this.#peers.values().next();
-    if (first.done === true) return;
-    const delay = Math.max(0, first.value.lastActivity + this.#host.options.peerTimeout - Date.now());
-    this.#expiry = setTimeout(() => {
-      this.#expiry = undefined;
-      this.#expire();
-      this.#arm();
-    }, delay);
-    this.#expiry.unref();
   }
 }

@@ -9,6 +9,7 @@ import { BenchFailure, SequenceCheck, checkReply, makeItem } from '../bench/comm
 import { runJob } from '../bench/orchestrator.js';
 import { jobOf, scenarios } from '../bench/plan.js';
 import type { ContenderName } from '../bench/common.js';
+import { natsServerBinary } from '../bench/adapters/hopwire-nats.js';
 
 describe('network benchmark (quick mode smoke test)', function () {
   this.timeout(30_000);
@@ -41,6 +42,17 @@ describe('network benchmark (quick mode smoke test)', function () {
       }
     });
   }
+
+  it('hopwire-nats: S3 runs and validates over a nats-server', async function () {
+    if (natsServerBinary() === undefined) {
+      console.log('      (skipped: nats-server is not installed; apt-get install -y nats-server)');
+      this.skip();
+    }
+    const scenario = quick.find((s) => s.id === 'S3');
+    if (scenario === undefined) throw new Error('no S3 scenario');
+    const result = await runJob(jobOf(scenario, 'hopwire-nats'), { deadlineMs: 20_000 });
+    expect(result.rate).to.be.greaterThan(0);
+  });
 
   for (const contender of ['hopwire', 'hopwire-msgpack'] as const) {
     it(`${contender}: S7 classes arrive as real Widget instances`, async () => {

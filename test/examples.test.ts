@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { haveOpenssl } from './support/certs.js';
+import { NATS_SERVER, startNats } from './support/nats.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DEADLINE_MS = 20_000;
@@ -18,11 +19,11 @@ interface Run {
   stderr: string;
 }
 
-async function runExample(name: string): Promise<Run> {
+async function runExample(name: string, env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', join('examples', name)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_DEBUG: undefined },
+    env: { ...process.env, NODE_DEBUG: undefined, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -35,8 +36,8 @@ async function runExample(name: string): Promise<Run> {
 }
 
 /** Runs an example and checks it exited 0 by itself, printing nothing on stderr. */
-async function ok(name: string): Promise<string> {
-  const r = await runExample(name);
+async function ok(name: string, env?: Record<string, string>): Promise<string> {
+  const r = await runExample(name, env);
   expect(r.signal, `${name} was killed at its deadline; stdout: ${r.stdout}`).to.equal(null);
   expect(r.code, `${name} exited ${String(r.code)}; stderr: ${r.stderr}`).to.equal(0);
   expect(r.stderr).to.equal('');
@@ -153,6 +154,25 @@ describe('examples', function () {
     expect(out).to.include('[client] asks the server to call the alert → alert: called');
     expect(out).to.include('[client] release(alert) → true');
     expect(out).to.include('[client] asks the server to call the alert → alert: ERR_RELEASED');
+  });
+
+  it('nats.ts: two servers share the orders over NATS, sendAll and session.send reach the client, no responders is ERR_NO_HANDLER', async function () {
+    if (NATS_SERVER === undefined) {
+      console.log('      (skipped: nats-server is not installed; apt-get install -y nats-server)');
+      this.skip();
+    }
+    const nats = await startNats();
+    try {
+      const out = await ok('nats.ts', { NATS_URL: nats.url });
+      expect(out).to.include('[servers] east and west joined the queue group of "orders"');
+      expect(out).to.match(/^\[client\] 20 orders sent, 20 real Receipts back, answered by (both servers|one server)$/m);
+      expect(out).to.include('[client] price update from sendAll: bolt 0.25 (a real PriceUpdate: true)');
+      expect(out).to.include('[client] a message to this client alone: welcome, from west only');
+      expect(out).to.include('[client] a request no server is subscribed to: ERR_NO_HANDLER');
+      expect(out).to.include('[all] closed');
+    } finally {
+      await nats.kill();
+    }
   });
 
   it('udp.ts: readings in datagrams arrive as real Readings; sendAll reaches every sensor; too large and requests are refused', async () => {

@@ -45,6 +45,25 @@ describe('PendingRequests', () => {
     pending.resolve(c.id, 'see');
     expect(await Promise.all([a.promise, c.promise])).to.deep.equal(['ay', 'see']);
     expect(pending.size).to.equal(0);
+    expect(clock().countTimers()).to.equal(1); // kept for the next request, until its deadline
+    clock().tick(1000);
+    expect(clock().countTimers()).to.equal(0); // fired with nothing to do, not re-armed
+  });
+
+  it('one request at a time reuses the armed timer: no timer per request', async () => {
+    const pending = new PendingRequests<number>({ maxPending: 10 });
+    const { timers } = timersCreatedBy('setTimeout', () => {
+      for (let i = 0; i < 100; i++) {
+        const entry = pending.add(1000);
+        pending.resolve(entry.id, i);
+        clock().tick(1);
+      }
+    });
+    expect(timers).to.have.length(1);
+    const late = pending.add(1000); // the armed timer is due before this one: it re-arms for it
+    const caught = rejection(late.promise);
+    clock().tick(1000);
+    expect(await caught).to.include({ code: ErrorCode.REQUEST_TIMEOUT });
     expect(clock().countTimers()).to.equal(0);
   });
 
@@ -69,8 +88,9 @@ describe('PendingRequests', () => {
     expect(pending.reject(entry.id, error)).to.equal(true);
     expect(await caught).to.equal(error);
     expect(pending.size).to.equal(0);
-    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
+    clock().tick(1000);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('resolve() releases the timer and the abort listener; a later abort does nothing', async () => {
@@ -81,9 +101,10 @@ describe('PendingRequests', () => {
     expect(clock().countTimers()).to.equal(1);
     pending.resolve(entry.id, 7);
     expect(abortListeners(controller.signal)).to.equal(0);
-    expect(clock().countTimers()).to.equal(0);
     controller.abort();
     expect(await entry.promise).to.equal(7);
+    clock().tick(1000);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('rejects with ERR_REQUEST_TIMEOUT at exactly the timeout and removes the entry', async () => {
@@ -209,8 +230,9 @@ describe('PendingRequests', () => {
     expect(error).to.include({ name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted' });
     expect((error as Error).cause).to.equal(reason);
     expect(pending.size).to.equal(0);
-    expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
+    clock().tick(1000);
+    expect(clock().countTimers()).to.equal(0);
   });
 
   it('throws an AbortError synchronously for an already aborted signal, registering nothing', () => {
@@ -304,6 +326,7 @@ describe('PendingRequests', () => {
     const replies = await Promise.all(entries.map((e) => e.promise));
     expect(replies).to.deep.equal(entries.map((e) => `reply ${e.id}`));
     expect(pending.size).to.equal(0);
+    clock().tick(5000);
     expect(clock().countTimers()).to.equal(0);
     expect(abortListeners(controller.signal)).to.equal(0);
   });
