@@ -138,7 +138,7 @@ export interface CommonOptions {
    * optional `msgpackr` package) is used on a connection only when the peer
    * asks for it too — both hellos announce it — and JSON otherwise, so either
    * side can turn it on first. Values round-trip identically either way. Not
-   * with `transport: 'udp'`, which has no hello. See `docs/codecs.md`.
+   * with `transport: 'udp'` or `nats`, whose payloads are JSON. See `docs/codecs.md`.
    * @default 'json'
    */
   codec?: 'json' | 'msgpack';

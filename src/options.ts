@@ -211,6 +211,7 @@ const NOT_OVER_NATS: readonly [keyof ServerOptions | keyof ClientOptions, (value
   ['protocol', (v) => v === 'lines', 'NATS carries binary frames only'],
   ['envelope', (v) => v === 'sockhop', 'it is a JSON-lines dialect'],
   ['jsonRpc', (v) => v === true, 'it is a JSON-lines dialect'],
+  ['codec', (v) => v === 'msgpack', 'NATS payloads are JSON: no hello agrees on a format with every reader of a subject'],
 ];
 
 /** The UDP options, checked against the transport. @throws HopwireError `ERR_INVALID_OPTION` */

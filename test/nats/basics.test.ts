@@ -239,7 +239,7 @@ describe('NATS transport', function () {
 describe('NATS options', () => {
   it('options that mean nothing over NATS are refused at construction, saying why', () => {
     const nats = { servers: 'nats://127.0.0.1:4222' };
-    for (const extra of [{ tls: {} }, { port: 1 }, { secret: 's' }, { protocol: 'lines' as const }, { servers: [{ port: 1 }] }]) {
+    for (const extra of [{ tls: {} }, { port: 1 }, { secret: 's' }, { protocol: 'lines' as const }, { servers: [{ port: 1 }] }, { codec: 'msgpack' as const }]) {
       expect(() => new Client({ nats, subject: 's', ...extra })).to.throw(HopwireError, /does not work with the nats option/);
     }
     expect(() => new Server({ nats, subject: 's', allow: ['127.0.0.1'] })).to.throw(HopwireError, /does not work with the nats option/);
