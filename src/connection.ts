@@ -958,5 +958,10 @@ export class Connection {
 
 /** True for a promise or any other object with a `then` method (what `await` would wait for). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return false;
+  try {
+    return typeof (v as { then?: unknown }).then === 'function';
+  } catch {
+    return true; // a \`then\` getter that throws: Promise.resolve() turns that into a rejection, answered as an error
+  }
 }

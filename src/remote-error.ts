@@ -20,16 +20,28 @@ export interface ErrorPayload {
 
 const MAX_MESSAGE = 4096;
 
-/** The ERROR payload for something a handler threw. */
+/**
+ * The ERROR payload for something a handler threw. Never throws, whatever
+ * was thrown (an object without a prototype, a `message` that is not a
+ * string, getters that throw): the requester must always get an answer.
+ */
 export function errorPayload(err: unknown, withStack: boolean): ErrorPayload {
-  if (err instanceof Error) {
-    const out: ErrorPayload = { message: err.message.slice(0, MAX_MESSAGE), name: err.name };
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    if (withStack && typeof err.stack === 'string') out.stack = err.stack;
-    return out;
+  try {
+    if (err instanceof Error) {
+      const out: ErrorPayload = { message: text(err.message), name: text(err.name) };
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string') out.code = code;
+      if (withStack && typeof err.stack === 'string') out.stack = err.stack;
+      return out;
+    }
+    return { message: text(err) };
+  } catch {
+    return { message: 'the handler threw a value that cannot be described' };
   }
-  return { message: String(err).slice(0, MAX_MESSAGE) };
+}
+
+function text(v: unknown): string {
+  return (typeof v === 'string' ? v : String(v)).slice(0, MAX_MESSAGE);
 }
 
 /**

@@ -232,6 +232,33 @@ describe('request / reply', () => {
       expect(client.connected).to.equal(true);
     });
 
+    it('a thrown value that cannot become text, sync or async, is still answered with ERR_REMOTE; the connection stays', async () => {
+      const { server, client } = await pair();
+      const odd = [Object.create(null) as object, Object.assign(new Error('x'), { message: { not: 'text' } })];
+      let n = 0;
+      server.handle(async (req) => {
+        const thrown = odd[n++ % odd.length];
+        if (req === 'sync') throw thrown; // eslint-disable-line @typescript-eslint/only-throw-error -- what a careless handler may throw
+        await Promise.resolve();
+        throw thrown; // eslint-disable-line @typescript-eslint/only-throw-error -- as above
+      });
+      for (const mode of ['sync', 'async', 'sync', 'async']) await rejectsWith(client.request(mode), ErrorCode.REMOTE);
+      expect(client.connected).to.equal(true);
+    });
+
+    it('a reply whose then getter throws is answered with ERR_REMOTE, not a closed connection', async () => {
+      const { server, client } = await pair();
+      server.handle(() => ({
+        get then(): never {
+          throw new Error('then getter exploded');
+        },
+      }));
+      const err = await rejectsWith(client.request('x'), ErrorCode.REMOTE);
+      expect(err.message).to.contain('then getter exploded');
+      expect(client.connected).to.equal(true);
+      expect(await (server.handle(() => 'fine'), client.request('y'))).to.equal('fine');
+    });
+
     it('a handler that rejects: ERR_REMOTE with the remote message and code', async () => {
       const { server, client } = await pair();
       server.handle(async () => {

@@ -8,7 +8,7 @@
  */
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { debug } from '../debug.js';
-import { ErrorCode, HopwireError, toError } from '../errors.js';
+import { ErrorCode, HopwireError, rethrow, toError } from '../errors.js';
 import type { Endpoint, NatsOptions } from '../options.js';
 import { loadNats } from './loader.js';
 
@@ -101,25 +101,51 @@ export function serverEndpoint(server: string): NatsServer {
   return Object.freeze(at <= 0 || !Number.isInteger(port) ? { host: server, port: 0 } : { host, port });
 }
 
-/** Reports the connection's status events until it closes. */
+/**
+ * Reports the connection's status events until it closes. A listener that
+ * throws (a user's event listener, through the host) does not end the
+ * watch: the error is thrown again outside it, as an EventEmitter
+ * listener's would be, and the next status is still reported.
+ */
 export async function watchStatus(nc: NatsConnection, listener: StatusListener): Promise<void> {
   for await (const status of nc.status()) {
     debug('NATS status: %s', status.type);
-    switch (status.type) {
-      case 'disconnect':
-        listener.onDisconnect(serverEndpoint(status.server));
-        break;
-      case 'reconnecting':
-        listener.onReconnecting();
-        break;
-      case 'reconnect':
-        listener.onReconnect(serverEndpoint(status.server));
-        break;
-      case 'error':
-        listener.onError(status.error);
-        break;
-      default:
-        break;
+    try {
+      switch (status.type) {
+        case 'disconnect':
+          listener.onDisconnect(serverEndpoint(status.server));
+          break;
+        case 'reconnecting':
+          listener.onReconnecting();
+          break;
+        case 'reconnect':
+          listener.onReconnect(serverEndpoint(status.server));
+          break;
+        case 'error':
+          listener.onError(status.error);
+          break;
+        default:
+          break;
+      }
+    } catch (err) {
+      rethrow(err);
     }
   }
+}
+
+/**
+ * Wraps a subscription callback. The NATS client calls it from its socket
+ * reader, where an exception would stop all reading on the connection
+ * without a word (every request would then time out). What the wire can
+ * cause is caught by the frame readers; what is left is a listener's bug,
+ * thrown again outside the reader, as an EventEmitter listener's would be.
+ */
+export function guarded<E, M>(callback: (err: E, msg: M) => void): (err: E, msg: M) => void {
+  return (err, msg) => {
+    try {
+      callback(err, msg);
+    } catch (e) {
+      rethrow(e);
+    }
+  };
 }

@@ -20,7 +20,7 @@ import { type ConnectionCounters, newCounters } from '../stats.js';
 import type { ClientTransport, ClientTransportHost } from '../transport.js';
 import type { RequestOptions, SendOptions } from '../types.js';
 import type { EncodedValue } from '../codec.js';
-import { type NatsServer, closeNats, openNats, serverEndpoint, watchStatus } from './connect.js';
+import { type NatsServer, closeNats, guarded, openNats, serverEndpoint, watchStatus } from './connect.js';
 import { helloPayload } from './frames.js';
 import { loadNats } from './loader.js';
 import { NatsPeer, type Receiver } from './nats-peer.js';
@@ -106,9 +106,9 @@ export class NatsClientTransport implements ClientTransport {
       });
       this.#peer = peer;
       nc.subscribe(broadcastSubject(this.#subject), {
-        callback: (err, msg) => {
+        callback: guarded((err, msg) => {
           if (err === null) this.#onBroadcast(msg);
-        },
+        }),
       });
       this.#sayHello(FrameKind.HELLO);
       await nc.flush();
@@ -244,7 +244,7 @@ export class NatsClientTransport implements ClientTransport {
         debug('NATS status: %s', toError(err).message);
       })
       .finally(() => {
-        this.#stopped();
+        if (nc.isClosed()) this.#stopped();
       });
   }
 

@@ -8,7 +8,7 @@
  */
 import type { Msg } from '@nats-io/transport-node';
 import type { EncodedValue } from '../codec.js';
-import { toError } from '../errors.js';
+import { ErrorCode, HopwireError, toError } from '../errors.js';
 import { type Frame, PROTOCOL_VERSION } from '../frame.js';
 import type { Hello } from '../handshake.js';
 import { PeerLink } from '../peer-link.js';
@@ -29,7 +29,8 @@ export class NatsLink extends PeerLink implements SessionLink {
   readonly #gone: (link: NatsLink) => void;
   readonly #abort = new AbortController();
   readonly #receiver: Receiver;
-  #pending = 0;
+  /** Ids (in the server's {@link NatsPeer}) of requests sent to this client and still waiting. */
+  readonly #waiting = new Set<number>();
 
   /**
    * @param key - the client's inbox: where the transport finds it, and its address
@@ -65,7 +66,7 @@ export class NatsLink extends PeerLink implements SessionLink {
 
   /** Requests sent to this client still waiting for a reply. */
   get pendingRequests(): number {
-    return this.#pending;
+    return this.#waiting.size;
   }
 
   /** The client said hello (again): it is alive. */
@@ -105,26 +106,36 @@ export class NatsLink extends PeerLink implements SessionLink {
 
   /** Sends a request to the client (it needs `client.handle()`). */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.#track(() => this.#peer.request(this.#to, value, options));
+    return this.#track((onId) => this.#peer.request(this.#to, value, options, onId));
   }
 
   /** Sends an already encoded request (proxies). */
   requestEncoded(encoded: EncodedValue, options: RequestOptions = {}): Promise<unknown> {
-    return this.#track(() => this.#peer.requestEncoded(this.#to, encoded, options));
+    return this.#track((onId) => this.#peer.requestEncoded(this.#to, encoded, options, onId));
   }
 
-  /** Aborts running handlers and forgets the client in the server transport. */
+  /**
+   * Aborts running handlers, rejects the requests still waiting for this
+   * client (as a closed connection does), and forgets the client in the
+   * server transport.
+   */
   protected ended(): void {
     this.#abort.abort();
+    const gone = new HopwireError(ErrorCode.NOT_CONNECTED, `the client ${this.key} is gone`);
+    for (const id of [...this.#waiting]) this.#peer.cancel(id, gone);
+    this.#waiting.clear();
     this.#gone(this);
   }
 
-  #track(request: () => Promise<unknown>): Promise<unknown> {
+  #track(request: (onId: (id: number) => void) => Promise<unknown>): Promise<unknown> {
     const refusal = this.refuseSend();
     if (refusal !== undefined) return Promise.reject(refusal);
-    this.#pending++;
-    return request().finally(() => {
-      this.#pending--;
+    let id = 0;
+    return request((n) => {
+      id = n;
+      this.#waiting.add(n);
+    }).finally(() => {
+      this.#waiting.delete(id);
     });
   }
 }

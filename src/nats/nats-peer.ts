@@ -13,6 +13,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { EncodedValue } from '../codec.js';
 import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from '../connection.js';
 import { decodeFrameValue } from '../datagram.js';
+import { guarded } from './connect.js';
 import { debug } from '../debug.js';
 import { ErrorCode, HopwireError, toError } from '../errors.js';
 import { type Frame, FrameKind } from '../frame.js';
@@ -73,7 +74,7 @@ export class NatsPeer {
       },
     });
     this.#sub = nc.subscribe(`${inbox}.>`, {
-      callback: (err, msg) => {
+      callback: guarded((err, msg) => {
         if (err !== null) {
           debug('NATS inbox subscription: %s', err.message);
           return;
@@ -85,7 +86,7 @@ export class NatsPeer {
         }
         const frame = token === 'm' ? this.read(msg) : undefined;
         if (frame !== undefined) onDirect(msg, frame);
-      },
+      }),
     });
   }
 
@@ -136,24 +137,28 @@ export class NatsPeer {
    * timeout and the abort signal work as on a stream connection. A request
    * no one is subscribed to rejects with `ERR_NO_HANDLER` at once.
    */
-  request(subject: string, value: unknown, options: RequestOptions): Promise<unknown> {
+  request(subject: string, value: unknown, options: RequestOptions, onId?: (id: number) => void): Promise<unknown> {
     let e: EncodedValue;
     try {
       e = encodeValue(this.#settings.codec, value);
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    return this.requestEncoded(subject, e, options);
+    return this.requestEncoded(subject, e, options, onId);
   }
 
-  /** {@link request} for an already encoded value (proxies). */
-  requestEncoded(subject: string, e: EncodedValue, options: RequestOptions): Promise<unknown> {
+  /**
+   * {@link request} for an already encoded value (proxies). `onId` learns
+   * the request's id, for {@link cancel}.
+   */
+  requestEncoded(subject: string, e: EncodedValue, options: RequestOptions, onId?: (id: number) => void): Promise<unknown> {
     let entry;
     try {
       entry = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal);
     } catch (err) {
       return Promise.reject(toError(err));
     }
+    onId?.(entry.id);
     try {
       this.publish(subject, valuePayload(FrameKind.REQUEST, e, entry.id, this.maxPayload), replySubject(this.inbox, entry.id));
       this.counters.requestsSent++;
@@ -161,6 +166,11 @@ export class NatsPeer {
       this.#pending.reject(entry.id, toError(err));
     }
     return entry.promise;
+  }
+
+  /** Rejects request `id` with `err` if it still waits (its session ended). */
+  cancel(id: number, err: Error): void {
+    this.#pending.reject(id, err);
   }
 
   /** Reads a received payload; a bad one is counted, logged and `undefined`. */
@@ -219,7 +229,7 @@ export class NatsPeer {
       debug('reply for unknown request %d dropped', id);
       return;
     }
-    if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) {
+    if (msg.data.length === 0 && noResponders(msg)) {
       this.counters.requestsFailed++;
       this.#pending.reject(id, new HopwireError(ErrorCode.NO_HANDLER, 'no server is subscribed to the subject (NATS: no responders)'));
       return;
@@ -292,5 +302,14 @@ export class NatsPeer {
     } catch (err) {
       debug('could not answer a NATS request: %s', toError(err).message);
     }
+  }
+}
+
+/** NATS' "no responders" status on an empty reply. Headers come from the wire: a malformed one is simply not that status. */
+function noResponders(msg: Msg): boolean {
+  try {
+    return msg.headers?.code === NO_RESPONDERS;
+  } catch {
+    return false;
   }
 }

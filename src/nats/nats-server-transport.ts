@@ -17,7 +17,7 @@ import type { Session } from '../session.js';
 import { MAX_TIMER_DELAY } from '../timers.js';
 import type { ServerTransport, ServerTransportHost } from '../transport.js';
 import type { ListenAddress } from '../types.js';
-import { closeNats, openNats, serverEndpoint, watchStatus } from './connect.js';
+import { closeNats, guarded, openNats, serverEndpoint, watchStatus } from './connect.js';
 import { helloId, helloPayload } from './frames.js';
 import { loadNats } from './loader.js';
 import { NatsLink } from './nats-link.js';
@@ -68,16 +68,16 @@ export class NatsServerTransport implements ServerTransport {
     const subject = this.#subject;
     nc.subscribe(subject, {
       queue: queueGroup(subject),
-      callback: (err, msg) => {
+      callback: guarded((err, msg) => {
         const frame = err === null ? peer.read(msg) : undefined;
         if (frame !== undefined) this.#fromClient(msg, frame);
-      },
+      }),
     });
     nc.subscribe(controlSubject(subject), {
-      callback: (err, msg) => {
+      callback: guarded((err, msg) => {
         const frame = err === null ? peer.read(msg) : undefined;
         if (frame !== undefined) this.#onControl(msg, frame);
-      },
+      }),
     });
     this.#askHello();
     await nc.flush();
