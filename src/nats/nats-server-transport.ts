@@ -60,8 +60,21 @@ export class NatsServerTransport implements ServerTransport {
   async listen(): Promise<ListenAddress> {
     const { createInbox } = await loadNats();
     const nc = await openNats({ nats: this.#host.options.nats ?? { servers: [] }, subject: this.#subject, role: 'server', reconnect: true, waitOnFirstConnect: false });
+    try {
+      return await this.#serve(nc, createInbox());
+    } catch (err) {
+      // The server keeps only transports that listen: this one must not leave its NATS connection open.
+      this.#nc = undefined;
+      this.#peer = undefined;
+      await closeNats(nc, false);
+      throw err;
+    }
+  }
+
+  /** Subscribes on an open connection and starts watching it. */
+  async #serve(nc: NatsConnection, inbox: string): Promise<ListenAddress> {
     this.#nc = nc;
-    const peer = new NatsPeer(nc, this.#host.settings, createInbox(), (msg, frame) => {
+    const peer = new NatsPeer(nc, this.#host.settings, inbox, (msg, frame) => {
       this.#fromClient(msg, frame);
     }, this.#host.counters);
     this.#peer = peer;
