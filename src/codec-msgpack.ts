@@ -97,6 +97,53 @@ export class MsgpackCodec {
     } catch (err) {
       throw new HopwireError(ErrorCode.DECODE, `payload is not valid MessagePack: ${(err as Error).message}`, { cause: err });
     }
+    checkJsonTree(tree);
     return this.#codec.decodeTree(type, tree, attachments, tagged, functions);
   }
+}
+
+/**
+ * Throws `ERR_DECODE` unless `tree` holds only what JSON text can: strings,
+ * finite numbers, booleans, null, arrays and plain objects. hopwire sends
+ * nothing else; a peer's MessagePack extensions (msgpackr's `Date`, `Set`,
+ * `Error`, `RegExp`, typed arrays, `undefined`, …) and `bin` values would
+ * otherwise arrive as objects the JSON path never makes. Iterative, so a
+ * deep payload cannot overflow the stack.
+ */
+function checkJsonTree(tree: unknown): void {
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    switch (typeof node) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (Number.isFinite(node)) continue;
+        break;
+      case 'object': {
+        if (node === null) continue;
+        if (Array.isArray(node)) {
+          if (Object.getPrototypeOf(node) !== Array.prototype) break;
+          for (let i = 0; i < node.length; i++) stack.push(node[i]);
+          continue;
+        }
+        const proto: unknown = Object.getPrototypeOf(node);
+        if (proto !== Object.prototype && proto !== null) break;
+        for (const key of Object.keys(node)) stack.push((node as Record<string, unknown>)[key]);
+        continue;
+      }
+      default:
+        break;
+    }
+    throw new HopwireError(ErrorCode.DECODE, `a MessagePack payload holds a ${describe(node)}, which hopwire never sends (only what JSON can carry)`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v !== 'object' || v === null) return typeof v;
+  const proto: unknown = Object.getPrototypeOf(v);
+  const name: unknown = typeof proto === 'object' && proto !== null ? (proto as { constructor?: { name?: unknown } }).constructor?.name : undefined;
+  return typeof name === 'string' && name !== '' ? name : 'non-plain object';
 }

@@ -346,6 +346,33 @@ describe('codec: msgpack', () => {
     });
   });
 
+  describe('what other MessagePack writers can send', () => {
+    it('only what JSON can carry is accepted: extension types, bin, NaN and undefined are ERR_DECODE', () => {
+      const codec = new MsgpackCodec(new Codec(new TypeRegistry([Point])));
+      const packr = new Packr({ useRecords: false, moreTypes: true });
+      const foreign: unknown[] = [new Date(0), new Set([1]), /a+$/, new Error('e'), new Uint16Array(2), Buffer.from([1]), Number.NaN, Infinity, undefined, 2n ** 70n];
+      for (const v of foreign) {
+        for (const wrapped of [v, [1, v], { deep: { deeper: [v] } }]) {
+          const err = thrown(() => codec.decode('', packr.pack(wrapped), [], false));
+          expect(err, String(v)).to.have.property('code', ErrorCode.DECODE);
+          expect((err as Error).message).to.match(/hopwire never sends/);
+        }
+      }
+      // What hopwire itself writes still decodes, the same values through tags included.
+      const sent = { when: new Date(0), tags: new Set(['a']), big: 2n ** 70n, nothing: undefined, n: Number.NaN };
+      const e = codec.encode(sent);
+      expect(codec.decode(e.type, e.payload, e.attachments.map((a) => Buffer.from(a)), e.tagged).value).to.deep.equal(sent);
+    });
+
+    it('a deeply nested payload is checked without overflowing the stack', () => {
+      const codec = new MsgpackCodec(new Codec(new TypeRegistry([Point])));
+      const depth = 100_000;
+      const bytes = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x01])]); // [[[…[1]…]]]
+      const err = thrown(() => codec.decode('', bytes, [], false));
+      expect(err).to.be.instanceOf(HopwireError);
+    });
+  });
+
   describe('options', () => {
     it('refuses an unknown codec and msgpack over UDP', () => {
       expect(thrown(() => new Client({ port: 1, codec: 'xml' as 'json' }))).to.have.property('code', ErrorCode.INVALID_OPTION);
