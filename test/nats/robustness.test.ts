@@ -125,6 +125,28 @@ describe('NATS transport: what the bus or a listener throws does not stop the re
     }
   });
 
+  it('a client listener that throws during a failover is thrown outside; the client still follows the NATS client back', async () => {
+    const subj = subject();
+    const [x, y] = [await startNats(), await startNats()]; // two separate NATS servers, a hopwire server on each
+    defer(() => Promise.all([x.kill(), y.kill()]));
+    for (const node of [x, y]) (await natsServer(node, subj)).handle((n: unknown) => (n as number) + 1);
+    const client = new Client({ nats: { servers: [x.url, y.url], noRandomize: true, reconnectTimeWait: 100 }, subject: subj });
+    defer(() => client.close());
+    await client.connect();
+    expect(await client.request(1, { timeout: 3000 })).to.equal(2);
+    await collectingUncaught(async (caught) => {
+      client.once('disconnect', () => {
+        throw new Error('a bug in a client listener');
+      });
+      const back = once(client, 'connect');
+      await x.kill();
+      await back;
+      expect(caught.map((e) => e.message)).to.deep.equal(['a bug in a client listener']);
+    });
+    expect(client.state).to.equal('connected');
+    expect(await client.request(2, { timeout: 3000 })).to.equal(3);
+  });
+
   it('a request to a client rejects with ERR_NOT_CONNECTED when the client leaves, even without a timeout', async () => {
     const subj = subject();
     const server = await natsServer(nats, subj);
