@@ -20,7 +20,7 @@ export interface DecodedValue {
   /** Whether the top-level type name is registered here. */
   known: boolean;
   /** Type names met in the payload that are not registered here (they decoded to plain objects). */
-  unknownTypes: string[];
+  unknownTypes: readonly string[];
 }
 
 /** Turns a received function id into a callable stand-in. Without one, a function tag is a decode error. */
@@ -32,6 +32,9 @@ interface DecodeState {
   unknownTypes: Set<string> | undefined;
   functions: FunctionImporter | undefined;
 }
+
+/** The `unknownTypes` of a payload that names none: one frozen array, not one per message. */
+const NO_TYPES: readonly string[] = Object.freeze([]);
 
 /** Decodes values for a `Codec`, with its registry and its limits. */
 export class ValueDecoder {
@@ -80,8 +83,12 @@ export class ValueDecoder {
    */
   decodeTree(type: string, tree: unknown, attachments: readonly Buffer[], tagged: boolean, functions: FunctionImporter | undefined): DecodedValue {
     let value = tree;
-    const state: DecodeState = { attachments, unknownTypes: undefined, functions };
-    if (tagged) value = this.#revive(value, 0, state);
+    let unknownTypes: readonly string[] = NO_TYPES;
+    if (tagged) {
+      const state: DecodeState = { attachments, unknownTypes: undefined, functions };
+      value = this.#revive(value, 0, state);
+      if (state.unknownTypes !== undefined) unknownTypes = [...state.unknownTypes];
+    }
     let known = false;
     if (type !== '') {
       const entry = this.#registry.byName(type);
@@ -90,7 +97,7 @@ export class ValueDecoder {
         value = rebuild(entry, value);
       }
     }
-    return { value, type, known, unknownTypes: state.unknownTypes === undefined ? [] : [...state.unknownTypes] };
+    return { value, type, known, unknownTypes };
   }
 
   /** Revives a parsed tagged payload in place (plain containers are reused). */

@@ -24,7 +24,7 @@ export interface EncodedValue<P extends string | Buffer = string> {
   /** JSON text, or MessagePack bytes. */
   payload: P;
   /** Raw bytes referenced from the payload by index. */
-  attachments: Uint8Array[];
+  attachments: readonly Uint8Array[];
   /** Whether the payload holds tagged values (the frame's TAGGED flag). */
   tagged: boolean;
 }
@@ -37,6 +37,9 @@ export type FunctionExporter = (fn: (...args: unknown[]) => unknown) => number;
 
 /** Binary values smaller than this are copied at encode time. */
 const COPY_ATTACHMENTS_BELOW = 64 * 1024;
+
+/** The attachments of a plain payload: one frozen array, not one per message. */
+const NO_ATTACHMENTS: readonly Uint8Array[] = Object.freeze([]);
 
 /** Marks a value JSON would drop (a function or symbol). */
 const SKIP: unique symbol = Symbol('skip');
@@ -114,7 +117,7 @@ export class ValueEncoder {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
     if (this.#isPlainJson(body, 0, strict || functions !== undefined)) {
-      return { type, payload: write === undefined ? JSON.stringify(body) : write(body), attachments: [], tagged: false };
+      return { type, payload: write === undefined ? JSON.stringify(body) : write(body), attachments: NO_ATTACHMENTS, tagged: false };
     }
     const state: EncodeState = { attachments: [], ancestors: new Set(), functions };
     const tree = this.#toTree(body, 0, state, '$');
