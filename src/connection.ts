@@ -284,9 +284,9 @@ export class Connection {
       return dialect.request(value, options);
     }
     let encoded: EncodedValue<string | Buffer>;
-    let ids: number[];
+    let ids: readonly number[];
     try {
-      ({ result: encoded, ids } = this.#functions.collect((exporter) => this.#encode(value, exporter)));
+      ({ result: encoded, ids } = this.#functions.collect(this.#encodeFor, value));
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -360,6 +360,9 @@ export class Connection {
     const m = this.#msgpack;
     return m === undefined ? this.#settings.codec.encode(value, functions) : m.encode(value, functions);
   }
+
+  /** {@link #encode} as a value, made once: what `request()` hands to `RemoteFunctions.collect`. */
+  readonly #encodeFor = (value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> => this.#encode(value, functions);
 
   /**
    * Decodes a MESSAGE, REQUEST or REPLY payload, JSON or (with the MSGPACK

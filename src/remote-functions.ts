@@ -15,6 +15,9 @@ import { ErrorCode, HopwireError } from './errors.js';
 /** The frame type of a call to a remote function. Names starting with `hopwire.` are reserved. */
 export const FN_CALL_TYPE = 'hopwire.fn';
 
+/** No ids: shared, never pushed to (`collect` makes an array of its own when it needs one). */
+const NO_IDS: number[] = [];
+
 /** A function that may be sent. */
 export type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -24,6 +27,18 @@ export class RemoteFunctions {
   readonly #byId = new Map<number, AnyFunction>();
   readonly #byFn = new Map<AnyFunction, number>();
   #next = 1;
+  /** Ids handed out for the first time during the current {@link collect}. */
+  #fresh: number[] = NO_IDS;
+  /** The exporter {@link collect} lends to the encoder. */
+  readonly #recorder = (fn: AnyFunction): number => {
+    const fresh = !this.#byFn.has(fn);
+    const id = this.export(fn);
+    if (fresh) {
+      if (this.#fresh === NO_IDS) this.#fresh = [];
+      this.#fresh.push(id);
+    }
+    return id;
+  };
 
   /** @param max - most functions held at once */
   constructor(max: number) {
@@ -54,17 +69,25 @@ export class RemoteFunctions {
     return id;
   }
 
-  /** Runs `encode` with an exporter that records the ids it hands out. */
-  collect<T>(encode: (exporter: (fn: AnyFunction) => number) => T): { result: T; ids: number[] } {
-    const ids: number[] = [];
-    const result = encode((fn) => {
-      const fresh = !this.#byFn.has(fn);
-      const id = this.export(fn);
-      if (fresh) ids.push(id);
-      return id;
-    });
+  /**
+   * Runs `encode(arg, exporter)` with an exporter that records the ids it
+   * hands out for the first time, and returns them. No closure or array is
+   * made for a value without functions (the common case: one request each).
+   */
+  collect<A, T>(encode: (arg: A, exporter: (fn: AnyFunction) => number) => T, arg: A): { result: T; ids: readonly number[] } {
+    this.#fresh = NO_IDS;
+    let result: T;
+    try {
+      result = encode(arg, this.#recorder);
+    } catch (err) {
+      this.#fresh = NO_IDS;
+      throw err;
+    }
+    const ids = this.#fresh;
+    this.#fresh = NO_IDS;
     return { result, ids };
   }
+
 
   /** Stops serving a function (by the function or its id). */
   release(fnOrId: AnyFunction | number): boolean {
