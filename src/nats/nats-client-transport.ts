@@ -115,10 +115,12 @@ export class NatsClientTransport implements ClientTransport {
     } catch (err) {
       if (!this.#isClosed()) this.#state = 'idle';
       const opened = this.#nc;
+      const error = toError(err);
+      this.#peer?.close(error); // requests made while the connect was flushing: rejected now, not at their timeout
       this.#nc = undefined;
       this.#peer = undefined;
       if (opened !== undefined) await closeNats(opened, false);
-      throw toError(err);
+      throw error;
     }
     if (this.#isClosed()) throw closedError();
     this.#state = 'connected';
