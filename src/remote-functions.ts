@@ -88,7 +88,6 @@ export class RemoteFunctions {
     return { result, ids };
   }
 
-
   /** Stops serving a function (by the function or its id). */
   release(fnOrId: AnyFunction | number): boolean {
     const id = typeof fnOrId === 'number' ? fnOrId : this.#byFn.get(fnOrId);
