@@ -286,7 +286,7 @@ export class Connection {
     let encoded: EncodedValue<string | Buffer>;
     let ids: readonly number[];
     try {
-      ({ result: encoded, ids } = this.#functions.collect(this.#encodeFor, value));
+      ({ result: encoded, ids } = this.#functions.collect(this.#encode, value));
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -355,14 +355,14 @@ export class Connection {
 
   readonly #export = (fn: AnyFunction): number => this.#functions.export(fn);
 
-  /** Encodes a value in the payload format agreed in the hello. */
-  #encode(value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> {
+  /**
+   * Encodes a value in the payload format agreed in the hello. A function
+   * made once, so `request()` can hand it to `RemoteFunctions.collect`.
+   */
+  readonly #encode = (value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> => {
     const m = this.#msgpack;
     return m === undefined ? this.#settings.codec.encode(value, functions) : m.encode(value, functions);
-  }
-
-  /** {@link #encode} as a value, made once: what `request()` hands to `RemoteFunctions.collect`. */
-  readonly #encodeFor = (value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> => this.#encode(value, functions);
+  };
 
   /**
    * Decodes a MESSAGE, REQUEST or REPLY payload, JSON or (with the MSGPACK
@@ -965,6 +965,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   try {
     return typeof (v as { then?: unknown }).then === 'function';
   } catch {
-    return true; // a \`then\` getter that throws: Promise.resolve() turns that into a rejection, answered as an error
+    return true; // a `then` getter that throws: Promise.resolve() turns that into a rejection, answered as an error
   }
 }
