@@ -77,7 +77,9 @@ export class ValueDecoder {
 
   /**
    * Decodes an already parsed payload (the JSON tree, however it was
-   * serialised): revives its tags and rebuilds registered classes.
+   * serialised): revives its tags and rebuilds registered classes. The tree
+   * is taken over: revived in place, and the plain object holding a
+   * registered class's data becomes the instance.
    *
    * @throws HopwireError `ERR_DECODE` as {@link decode}, but for the parsing
    */
@@ -94,7 +96,7 @@ export class ValueDecoder {
       const entry = this.#registry.byName(type);
       if (entry !== undefined) {
         known = true;
-        value = rebuild(entry, value);
+        value = rebuild(entry, value, true);
       }
     }
     return { value, type, known, unknownTypes };
@@ -150,7 +152,7 @@ export class ValueDecoder {
       case 'e':
         return reviveError(v);
       case 'm':
-        return new Map(this.#revivePairs(v, depth, state));
+        return this.#reviveMap(v, depth, state);
       case 's':
         if (!Array.isArray(v)) throw badTag('s', 'an array');
         return new Set(this.#revive(v, depth, state) as unknown[]);
@@ -174,21 +176,21 @@ export class ValueDecoder {
           (state.unknownTypes ??= new Set()).add(name);
           return data;
         }
-        return rebuild(entry, data);
+        return rebuild(entry, data, true);
       }
       default:
         throw new HopwireError(ErrorCode.DECODE, `unknown tag ${typeof tag === 'string' ? JSON.stringify(tag.slice(0, 40)) : typeof tag}`);
     }
   }
 
-  #revivePairs(v: unknown, depth: number, state: DecodeState): [unknown, unknown][] {
+  #reviveMap(v: unknown, depth: number, state: DecodeState): Map<unknown, unknown> {
     if (!Array.isArray(v)) throw badTag('m', 'an array of pairs');
-    const pairs: [unknown, unknown][] = [];
+    const map = new Map<unknown, unknown>();
     for (const pair of v as unknown[]) {
       if (!Array.isArray(pair) || pair.length !== 2) throw badTag('m', 'an array of [key, value] pairs');
-      pairs.push([this.#revive(pair[0], depth + 1, state), this.#revive(pair[1], depth + 1, state)]);
+      map.set(this.#revive(pair[0], depth + 1, state), this.#revive(pair[1], depth + 1, state));
     }
-    return pairs;
+    return map;
   }
 }
 

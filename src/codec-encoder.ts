@@ -55,8 +55,30 @@ export type TreeWriter<P extends string | Buffer> = (tree: unknown) => P;
 /** Per-call encode state. */
 interface EncodeState {
   attachments: Uint8Array[];
-  ancestors: Set<object>;
+  /** The objects being walked, by depth, down to {@link SCAN_ANCESTORS}. */
+  ancestors: object[];
+  /** The objects being walked deeper than that. */
+  deepAncestors: Set<object> | undefined;
   functions: FunctionExporter | undefined;
+}
+
+/** Ancestors this deep are compared one by one to find cycles; deeper ones go in a Set. */
+const SCAN_ANCESTORS = 32;
+
+/**
+ * An encode failure on its way up the tree. Each container it passes adds
+ * its key, innermost first; `#encode` turns it into an `ERR_ENCODE` that
+ * names the whole path.
+ */
+class PathError extends Error {
+  /** The keys from the failure up, innermost first (`.name`, `[3]`, `<Widget>`). */
+  readonly path: string[] = [];
+}
+
+/** Adds a container's key to a failure passing through it. */
+function labelled(err: unknown, key: string): unknown {
+  if (err instanceof PathError) err.path.push(key);
+  return err;
 }
 
 /** Encodes values for a `Codec`, with its registry and its `maxDepth`. */
@@ -103,24 +125,36 @@ export class ValueEncoder {
   #encode(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<string | Buffer> | undefined, strict: boolean): EncodedValue<string | Buffer> {
     let type = '';
     let body = value;
+    // A class instance sent as its own properties is walked as it is, not copied first.
+    let instance: object | undefined;
     if (typeof value === 'object' && value !== null && isInstance(value)) {
       const proto = Object.getPrototypeOf(value) as object;
       const entry = this.#registry.byPrototype(proto);
       if (entry !== undefined) {
         type = entry.name;
-        body = entry.toWire === undefined ? ownProperties(value) : callToWire(entry, value);
+        if (entry.toWire === undefined) instance = value;
+        else body = callToWire(entry, value);
       } else if (!isBuiltin(value)) {
         type = className(proto);
-        body = ownProperties(value);
+        instance = value;
       }
     } else if (typeof value === 'symbol' || (typeof value === 'function' && functions === undefined)) {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
-    if (this.#isPlainJson(body, 0, strict || functions !== undefined)) {
-      return { type, payload: write === undefined ? JSON.stringify(body) : write(body), attachments: NO_ATTACHMENTS, tagged: false };
+    const functionsCount = strict || functions !== undefined;
+    if (instance === undefined ? this.#isPlainJson(body, 0, functionsCount) : this.#isPlainRecord(instance as Record<string, unknown>, 0, functionsCount)) {
+      // JSON.stringify of an instance without toJSON writes its own enumerable properties, as of a copy.
+      const plain = instance === undefined ? body : write === undefined ? instance : ownProperties(instance);
+      return { type, payload: write === undefined ? JSON.stringify(plain) : write(plain), attachments: NO_ATTACHMENTS, tagged: false };
     }
-    const state: EncodeState = { attachments: [], ancestors: new Set(), functions };
-    const tree = this.#toTree(body, 0, state, '$');
+    const state: EncodeState = { attachments: [], ancestors: [], deepAncestors: undefined, functions };
+    let tree: JsonTree | typeof SKIP;
+    try {
+      tree = instance === undefined ? this.#toTree(body, 0, state) : this.#instanceTree(instance, 0, state);
+    } catch (err) {
+      if (err instanceof PathError) throw new HopwireError(ErrorCode.ENCODE, `${err.message} at $${err.path.reverse().join('')}`);
+      throw err;
+    }
     if (tree === SKIP) throw new HopwireError(ErrorCode.ENCODE, 'the value returned by toWire cannot be sent');
     return { type, payload: write === undefined ? JSON.stringify(tree) : write(tree), attachments: state.attachments, tagged: true };
   }
@@ -146,23 +180,33 @@ export class ValueEncoder {
         }
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) return false;
-        const record = v as Record<string, unknown>;
-        // for-in (own keys, plus any enumerable ones a library put on Object.prototype,
-        // which are then merely checked too) is about twice as fast as Object.keys here.
-        for (const key in record) {
-          if (key === TAG) return false;
-          const e = record[key];
-          if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;
-        }
-        return typeof record.toJSON !== 'function';
+        return this.#isPlainRecord(v as Record<string, unknown>, depth, functionsCount);
       }
       default:
         return false;
     }
   }
 
-  /** Builds the JSON tree of `v`, tagging what JSON cannot carry. */
-  #toTree(v: unknown, depth: number, state: EncodeState, path: string): JsonTree | typeof SKIP {
+  /** {@link #isPlainJson} for the properties of an object (plain, or a class instance sent as its properties). */
+  #isPlainRecord(record: Record<string, unknown>, depth: number, functionsCount: boolean): boolean {
+    // for-in (own keys, plus any enumerable inherited ones, which are then
+    // merely checked too) is about twice as fast as Object.keys here.
+    for (const key in record) {
+      if (key === TAG) return false;
+      const e = record[key];
+      if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;
+    }
+    return typeof record.toJSON !== 'function';
+  }
+
+  /**
+   * Builds the JSON tree of `v`, tagging what JSON cannot carry.
+   *
+   * A failure below is thrown as a {@link PathError}, which the containers
+   * it passes on the way up label with their keys: no path is built while
+   * nothing fails.
+   */
+  #toTree(v: unknown, depth: number, state: EncodeState): JsonTree | typeof SKIP {
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -183,61 +227,63 @@ export class ValueEncoder {
     }
     if (v === null) return null;
     const obj = v as object;
-    if (depth >= this.#maxDepth) {
-      throw new HopwireError(ErrorCode.ENCODE, `value is nested deeper than maxDepth (${this.#maxDepth}) at ${path}`);
+    if (depth >= this.#maxDepth) throw new PathError(`value is nested deeper than maxDepth (${this.#maxDepth})`);
+    // The objects being walked, by depth: a walk goes depth first, so entries
+    // [0, depth) are exactly this object's ancestors (deeper ones are stale).
+    // A short scan of this array costs less than a Set's add, has and delete.
+    const path = state.ancestors;
+    const scan = depth < SCAN_ANCESTORS ? depth : SCAN_ANCESTORS;
+    for (let i = 0; i < scan; i++) if (path[i] === obj) throw new PathError('circular reference');
+    if (depth < SCAN_ANCESTORS) {
+      path[depth] = obj;
+      return this.#objectTree(obj, depth + 1, state);
     }
-    if (state.ancestors.has(obj)) {
-      throw new HopwireError(ErrorCode.ENCODE, `circular reference at ${path}`);
-    }
-    state.ancestors.add(obj);
+    const deep = (state.deepAncestors ??= new Set());
+    if (deep.has(obj)) throw new PathError('circular reference');
+    deep.add(obj);
     try {
-      return this.#objectTree(obj, depth + 1, state, path);
+      return this.#objectTree(obj, depth + 1, state);
     } finally {
-      state.ancestors.delete(obj);
+      deep.delete(obj);
     }
   }
 
-  #objectTree(obj: object, depth: number, state: EncodeState, path: string): JsonTree {
+  #objectTree(obj: object, depth: number, state: EncodeState): JsonTree {
     if (Array.isArray(obj)) {
       const out: JsonTree[] = new Array<JsonTree>(obj.length);
-      for (let i = 0; i < obj.length; i++) {
-        const t = this.#toTree(obj[i], depth, state, `${path}[${i}]`);
-        out[i] = t === SKIP ? null : t;
+      let i = 0;
+      try {
+        for (; i < obj.length; i++) {
+          const t = this.#toTree(obj[i], depth, state);
+          out[i] = t === SKIP ? null : t;
+        }
+      } catch (err) {
+        throw labelled(err, `[${i}]`);
       }
       return out;
     }
     const proto: unknown = Object.getPrototypeOf(obj);
-    if (proto === Object.prototype || proto === null) {
-      const props = this.#propsTree(obj, depth, state, path);
-      return Object.hasOwn(obj, TAG) ? { [TAG]: 'o', v: props } : props;
-    }
+    if (proto === Object.prototype || proto === null) return this.#recordTree(obj, depth, state);
     const entry = this.#registry.byPrototype(proto as object);
     if (entry !== undefined) {
-      const data = entry.toWire === undefined ? ownProperties(obj) : callToWire(entry, obj);
-      const t = this.#toTree(data, depth, state, `${path}<${entry.name}>`);
-      return { [TAG]: 'c', n: entry.name, v: t === SKIP ? null : t };
+      const data = entry.toWire === undefined ? undefined : callToWire(entry, obj);
+      return { [TAG]: 'c', n: entry.name, v: this.#dataTree(obj, data, depth, state, entry.name) };
     }
-    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return this.#attachment(obj, state, path);
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return this.#attachment(obj, state);
     if (obj instanceof Date) {
       const time = obj.getTime();
       return { [TAG]: 'd', v: Number.isNaN(time) ? null : time };
     }
-    if (obj instanceof Map) {
-      const pairs: JsonTree[] = [];
-      let i = 0;
-      for (const [k, val] of obj) {
-        const kt = this.#toTree(k, depth, state, `${path}.key(${i})`);
-        const vt = this.#toTree(val, depth, state, `${path}.get(${i})`);
-        pairs.push([kt === SKIP ? null : kt, vt === SKIP ? null : vt]);
-        i++;
-      }
-      return { [TAG]: 'm', v: pairs };
-    }
+    if (obj instanceof Map) return { [TAG]: 'm', v: this.#pairsTree(obj, depth, state) };
     if (obj instanceof Set) {
       const items: JsonTree[] = [];
-      for (const item of obj) {
-        const t = this.#toTree(item, depth, state, `${path}.item(${items.length})`);
-        items.push(t === SKIP ? null : t);
+      try {
+        for (const item of obj) {
+          const t = this.#toTree(item, depth, state);
+          items.push(t === SKIP ? null : t);
+        }
+      } catch (err) {
+        throw labelled(err, `.item(${items.length})`);
       }
       return { [TAG]: 's', v: items };
     }
@@ -249,27 +295,81 @@ export class ValueEncoder {
       return { [TAG]: 'e', v: e };
     }
     if (obj instanceof String || obj instanceof Number || obj instanceof Boolean) {
-      const t = this.#toTree(obj.valueOf(), depth, state, path);
+      const t = this.#toTree(obj.valueOf(), depth, state);
       return t === SKIP ? null : t;
     }
     // An instance of a class not registered here: its own properties, and its
     // name so the receiver can report it.
     const name = className(proto as object);
-    const t = this.#toTree(ownProperties(obj), depth, state, `${path}<${name}>`);
-    return { [TAG]: 'c', n: name, v: t === SKIP ? null : t };
+    return { [TAG]: 'c', n: name, v: this.#dataTree(obj, undefined, depth, state, name) };
   }
 
-  #propsTree(obj: object, depth: number, state: EncodeState, path: string): { [key: string]: JsonTree } {
+  /**
+   * The tree of a class instance's data: what its `toWire` returned, or
+   * (`data` undefined) its own properties.
+   */
+  #dataTree(obj: object, data: unknown, depth: number, state: EncodeState, name: string): JsonTree {
+    let t: JsonTree | typeof SKIP;
+    try {
+      t = data === undefined ? this.#instanceTree(obj, depth, state) : this.#toTree(data, depth, state);
+    } catch (err) {
+      throw labelled(err, `<${name}>`);
+    }
+    return t === SKIP ? null : t;
+  }
+
+  /**
+   * The tree of an instance's own enumerable properties, as {@link #toTree}
+   * gives for a plain copy of them (the same depth), without the copy.
+   */
+  #instanceTree(obj: object, depth: number, state: EncodeState): JsonTree {
+    if (depth >= this.#maxDepth) throw new PathError(`value is nested deeper than maxDepth (${this.#maxDepth})`);
+    // The instance stands where its copy would: an ancestor already (or the root), so no cycle check.
+    if (depth < SCAN_ANCESTORS) state.ancestors[depth] = obj;
+    return this.#recordTree(obj, depth + 1, state);
+  }
+
+  /** The tree of an object's own enumerable properties, wrapped in an `o` tag when one of them is the tag key. */
+  #recordTree(obj: object, depth: number, state: EncodeState): JsonTree {
+    const props = this.#propsTree(obj, depth, state);
+    return Object.hasOwn(props, TAG) ? { [TAG]: 'o', v: props } : props;
+  }
+
+  #pairsTree(map: Map<unknown, unknown>, depth: number, state: EncodeState): JsonTree[] {
+    const pairs: JsonTree[] = [];
+    let key = true;
+    try {
+      for (const [k, val] of map) {
+        key = true;
+        const kt = this.#toTree(k, depth, state);
+        key = false;
+        const vt = this.#toTree(val, depth, state);
+        pairs.push([kt === SKIP ? null : kt, vt === SKIP ? null : vt]);
+      }
+    } catch (err) {
+      throw labelled(err, key ? `.key(${pairs.length})` : `.get(${pairs.length})`);
+    }
+    return pairs;
+  }
+
+  #propsTree(obj: object, depth: number, state: EncodeState): { [key: string]: JsonTree } {
     const out: { [key: string]: JsonTree } = {};
     const record = obj as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      const t = this.#toTree(record[key], depth, state, `${path}.${key}`);
-      if (t !== SKIP) defineOwn(out, key, t);
+    let key = '';
+    try {
+      for (key of Object.keys(record)) {
+        const t = this.#toTree(record[key], depth, state);
+        if (t === SKIP) continue;
+        if (key === '__proto__') defineOwn(out, key, t);
+        else out[key] = t;
+      }
+    } catch (err) {
+      throw labelled(err, `.${key}`);
     }
     return out;
   }
 
-  #attachment(obj: ArrayBufferView | ArrayBuffer, state: EncodeState, path: string): JsonTree {
+  #attachment(obj: ArrayBufferView | ArrayBuffer, state: EncodeState): JsonTree {
     let t: BinaryName;
     let bytes: Uint8Array;
     if (obj instanceof ArrayBuffer) {
@@ -280,7 +380,7 @@ export class ValueEncoder {
       else if (obj instanceof DataView) t = 'DataView';
       else {
         const name = className(Object.getPrototypeOf(obj) as object);
-        if (!(name in TYPED_ARRAYS)) throw new HopwireError(ErrorCode.ENCODE, `cannot send a ${name} at ${path}`);
+        if (!(name in TYPED_ARRAYS)) throw new PathError(`cannot send a ${name}`);
         t = name as TypedArrayName;
       }
       bytes = new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);

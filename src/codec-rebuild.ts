@@ -25,10 +25,14 @@ export function callToWire(entry: TypeEntry, obj: object): unknown {
  * its constructor: through its `fromWire` hook, or as an object of its
  * prototype holding the data's own properties.
  *
+ * @param owned - the data is the decoder's own (a plain object fresh from
+ * the parser, referenced nowhere else): it becomes the instance itself, by
+ * changing its prototype, instead of being copied. Its properties stay own
+ * data properties, as a copy's are.
  * @throws HopwireError `ERR_DECODE` when the hook throws, or without a hook
  * when the data is not an object of properties
  */
-export function rebuild(entry: TypeEntry, data: unknown): object {
+export function rebuild(entry: TypeEntry, data: unknown, owned = false): object {
   if (entry.fromWire !== undefined) {
     try {
       return entry.fromWire(data);
@@ -39,6 +43,7 @@ export function rebuild(entry: TypeEntry, data: unknown): object {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new HopwireError(ErrorCode.DECODE, `${entry.name} needs an object of properties, got ${Array.isArray(data) ? 'an array' : typeof data}`);
   }
+  if (owned && Object.getPrototypeOf(data) === Object.prototype) return Object.setPrototypeOf(data, entry.prototype) as object;
   const out = Object.create(entry.prototype) as Record<string, unknown>;
   const record = data as Record<string, unknown>;
   for (const key of Object.keys(record)) {

@@ -155,6 +155,8 @@ export class Codec {
 
   /**
    * Decodes a payload already parsed into its tree (`src/codec-msgpack.ts`).
+   * The tree is taken over, not copied: tagged values are revived in place,
+   * and the data of a registered class becomes the instance.
    *
    * @throws HopwireError `ERR_DECODE` as {@link decode}
    */

@@ -851,6 +851,65 @@ describe('Codec', () => {
       }
     });
 
+    it('names the path where an encode fails', () => {
+      const self: Record<string, unknown> = {};
+      self.self = self;
+      const gear = new Gear(1);
+      gear.inner = { back: gear };
+      const map = new Map<unknown, unknown>([['ok', 1], ['loop', undefined]]);
+      map.set('loop', { m: map });
+      const keyed = new Map<unknown, unknown>([[1, 1]]);
+      keyed.set({ k: keyed }, 2);
+      const set = new Set<unknown>([1]);
+      set.add([set]);
+      const cases: [unknown, string][] = [
+        [{ wrap: self }, 'circular reference at $.wrap.self'],
+        [{ list: [1, 2, { d: new Date(0), up: self }] }, 'circular reference at $.list[2].up.self'],
+        [{ g: gear }, 'circular reference at $.g<Gear>.inner.back'],
+        [{ map }, 'circular reference at $.map.get(1).m'],
+        [{ keyed }, 'circular reference at $.keyed.key(1).k'],
+        [{ set }, 'circular reference at $.set.item(1)[0]'],
+      ];
+      for (const [value, message] of cases) {
+        for (const c of [deep, codec]) expect(expectCode(() => c.encode(value), ErrorCode.ENCODE).message).to.equal(message);
+      }
+      const four = new Codec(registry, { maxDepth: 4 });
+      expect(expectCode(() => four.encode({ a: [{ b: [new Date(0)] }] }), ErrorCode.ENCODE).message).to.equal('value is nested deeper than maxDepth (4) at $.a[0].b[0]');
+      class Float16ish extends Uint16Array {}
+      expect(expectCode(() => codec.encode({ x: [0, new Float16ish(2)] }), ErrorCode.ENCODE).message).to.equal('cannot send a Float16ish at $.x[1]');
+    });
+
+    it('finds cycles far from the root, and shared objects there are no cycle', () => {
+      // Past the depth where ancestors are compared one by one (32), they are kept in a Set.
+      const chain = (levels: number): Record<string, unknown>[] => {
+        const nodes: Record<string, unknown>[] = [{ n: 0 }];
+        for (let i = 1; i < levels; i++) {
+          const node: Record<string, unknown> = { n: i, when: new Date(i) };
+          (nodes[i - 1] as Record<string, unknown>).next = node;
+          nodes.push(node);
+        }
+        return nodes;
+      };
+      for (const [from, to] of [[40, 35], [40, 5], [33, 32], [31, 30]] as const) {
+        const nodes = chain(from + 1);
+        (nodes[from] as Record<string, unknown>).back = nodes[to];
+        const err = expectCode(() => deep.encode(nodes[0]), ErrorCode.ENCODE);
+        expect(err.message).to.equal(`circular reference at $${'.next'.repeat(from)}.back`);
+      }
+      const nodes = chain(60);
+      const shared = { s: new Date(1) };
+      for (const node of nodes) node.shared = shared;
+      const out = roundTrip(nodes[0], deep).value as Record<string, unknown>;
+      let depth = 0;
+      for (let node: Record<string, unknown> | undefined = out; node !== undefined; node = node.next as Record<string, unknown> | undefined) {
+        expect(node.shared).to.deep.equal(shared);
+        depth++;
+      }
+      expect(depth).to.equal(60);
+      // A failure deep down leaves nothing behind for the next encode.
+      expect(() => deep.encode(nodes[0])).to.not.throw();
+    });
+
     it('the same object twice is not a cycle', () => {
       const shared = { d: new Date(5), n: -0 };
       const value = { a: shared, b: shared, list: [shared, shared], map: new Map([[1, shared]]) };
@@ -1272,5 +1331,16 @@ describe('Codec: rebuilding never runs class code', () => {
     expect(Object.getOwnPropertyDescriptor(value, 'secret')?.value).to.equal('s');
     expect((value as Record<string, unknown>).fixed).to.equal(2);
     expect((value as Record<string, unknown>).plain).to.equal(3);
+    // The same through fromPlain (data the caller owns: copied, never changed) and inside a tagged payload.
+    const data = { secret: 's', fixed: 2, plain: 3 };
+    const rebuilt = codec.fromPlain('Guarded', data).value;
+    expect(Object.getPrototypeOf(data)).to.equal(Object.prototype);
+    const inner = (codec.decode('', '{"g":{"$hw":"c","n":"Guarded","v":{"secret":"s","fixed":2,"plain":3}}}', [], true).value as { g: unknown }).g;
+    for (const v of [rebuilt, inner]) {
+      expect(setterCalls).to.equal(0);
+      expect(Object.getPrototypeOf(v)).to.equal(Guarded.prototype);
+      expect(Object.getOwnPropertyDescriptor(v, 'secret')).to.deep.equal({ value: 's', writable: true, enumerable: true, configurable: true });
+      expect(Object.getOwnPropertyDescriptor(v, 'fixed')).to.deep.equal({ value: 2, writable: true, enumerable: true, configurable: true });
+    }
   });
 });
