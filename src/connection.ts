@@ -15,7 +15,7 @@ import type { MsgpackCodec } from './codec-msgpack.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
-import { FrameDecoder } from './frame-decoder.js';
+import { FrameDecoder, payloadText } from './frame-decoder.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
@@ -372,7 +372,7 @@ export class Connection {
    */
   #decode(frame: Frame): DecodedValue {
     const tagged = (frame.flags & FrameFlags.TAGGED) !== 0;
-    if ((frame.flags & FrameFlags.MSGPACK) === 0) return this.#settings.codec.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);
+    if ((frame.flags & FrameFlags.MSGPACK) === 0) return this.#settings.codec.decode(frame.type, payloadText(frame), frame.attachments, tagged, this.#import);
     const m = this.#msgpack;
     if (m === undefined) throw new HopwireError(ErrorCode.PROTOCOL, 'the peer sent a MessagePack payload, which the hello did not agree on');
     return m.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);

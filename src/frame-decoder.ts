@@ -367,6 +367,55 @@ export class FrameDecoder {
   }
 }
 
+/** The attachments of a frame without any: one frozen array, not one per frame. */
+const NO_ATTACHMENTS: readonly Buffer[] = Object.freeze([]);
+
+/**
+ * A frame read by {@link FrameDecoder}. Its payload stays where it arrived
+ * until asked for: {@link payloadText} decodes JSON straight from the chunk,
+ * with no view of the payload made per frame.
+ */
+class ReceivedFrame implements Frame {
+  readonly kind: FrameKind;
+  readonly flags: number;
+  readonly id: number;
+  readonly type: string;
+  readonly attachments: readonly Buffer[];
+  readonly #source: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  #payload: Buffer | undefined;
+
+  constructor(h: Header, type: string, attachments: readonly Buffer[], source: Buffer, start: number) {
+    this.kind = h.kind;
+    this.flags = h.flags;
+    this.id = h.id;
+    this.type = type;
+    this.attachments = attachments;
+    this.#source = source;
+    this.#start = start;
+    this.#end = start + h.payloadLength;
+  }
+
+  /** The payload bytes: a view of the chunk they arrived in. */
+  get payload(): Buffer {
+    return (this.#payload ??= this.#source.subarray(this.#start, this.#end));
+  }
+
+  /** The payload decoded as UTF-8. */
+  text(): string {
+    return this.#source.toString('utf8', this.#start, this.#end);
+  }
+}
+
+/**
+ * A frame's payload as UTF-8 text (JSON). For frames from a
+ * {@link FrameDecoder} it is decoded straight from the received bytes.
+ */
+export function payloadText(frame: Frame): string {
+  return frame instanceof ReceivedFrame ? frame.text() : frame.payload.toString('utf8');
+}
+
 /** The frame whose body is `buf[start, end)` (views into `buf`, no copies). */
 function parseBody(h: Header, buf: Buffer, start: number, end: number): Frame {
   let offset = start + 4 * h.attachmentCount;
@@ -377,16 +426,16 @@ function parseBody(h: Header, buf: Buffer, start: number, end: number): Frame {
   }
   const type = h.typeLength === 0 ? '' : buf.toString('utf8', offset, offset + h.typeLength);
   offset += h.typeLength;
-  const payload = buf.subarray(offset, offset + h.payloadLength);
+  const payloadAt = offset;
   offset += h.payloadLength;
-  if (h.attachmentCount === 0) return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments: [] };
+  if (h.attachmentCount === 0) return new ReceivedFrame(h, type, NO_ATTACHMENTS, buf, payloadAt);
   const attachments: Buffer[] = [];
   for (let i = 0; i < h.attachmentCount; i++) {
     const n = buf.readUInt32BE(start + 4 * i);
     attachments.push(buf.subarray(offset, offset + n));
     offset += n;
   }
-  return { kind: h.kind, flags: h.flags, id: h.id, type, payload, attachments };
+  return new ReceivedFrame(h, type, attachments, buf, payloadAt);
 }
 
 /** The big-endian u16 at `at`; the caller has checked that the bytes are there. */

@@ -101,10 +101,15 @@ export interface Frame {
   id: number;
   /** The sender's type name of the top-level value, or `''`. */
   type: string;
-  /** The payload: JSON (UTF-8), or MessagePack with the MSGPACK flag. */
+  /**
+   * The payload: JSON (UTF-8), or MessagePack with the MSGPACK flag. On
+   * frames from a `FrameDecoder` it is an accessor that makes a view of the
+   * received bytes when first read (`{ ...frame }` does not copy it);
+   * `payloadText(frame)` decodes JSON without making the view.
+   */
   payload: Buffer;
   /** Raw binary attachments referenced from the payload. */
-  attachments: Buffer[];
+  attachments: readonly Buffer[];
 }
 
 /** What {@link encodeFrame} needs. */

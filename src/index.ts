@@ -73,7 +73,7 @@ export type { Constructor, TypeEntry, TypeOptions, TypeSpec } from './type-regis
 export { Codec, TAG } from './codec.js';
 export type { CodecOptions, DecodedValue, EncodedValue, FunctionExporter, FunctionImporter, TreeWriter } from './codec.js';
 export { MsgpackCodec } from './codec-msgpack.js';
-export { FrameDecoder } from './frame-decoder.js';
+export { FrameDecoder, payloadText } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { FrameFlags, FrameKind, MAGIC, PROTOCOL_VERSION, encodeFrame, encodeFrameToBuffer } from './frame.js';
 export type { Frame, FrameInput } from './frame.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ErrorCode, HopwireError } from '../src/errors.js';
-import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../src/frame-decoder.js';
+import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, payloadText } from '../src/frame-decoder.js';
 import type { FrameDecoderOptions } from '../src/frame-decoder.js';
 import { type Frame, type FrameInput, FrameFlags, FrameKind, KNOWN_FLAGS, MAGIC, encodeFrame, encodeFrameToBuffer, MAX_FRAME_KIND } from '../src/frame.js';
 import { thrown } from './support/async.js';
@@ -746,5 +746,23 @@ describe('FrameDecoder', () => {
       const [decoded] = decoder.push(b);
       expect(decoded?.payload.toString()).to.equal('{"a":1}');
     });
+  });
+});
+
+describe('FrameDecoder: payloads', () => {
+  it('payloadText decodes the payload where it arrived; payload is a view of the same bytes', () => {
+    const texts = ['{"a":"é ✓ 😀"}', '', '[1,2]'];
+    const bytes = Buffer.concat(texts.map((payload, i) => encodeFrameToBuffer({ kind: FrameKind.MESSAGE, id: i, type: i === 1 ? 'T' : '', payload, attachments: i === 2 ? [Buffer.from([7])] : [] })));
+    for (const pieces of [[bytes], cut(bytes, [5, 40]), bytewise(bytes)]) {
+      const decoder = new FrameDecoder();
+      const frames = pieces.flatMap((piece) => decoder.push(piece));
+      expect(frames.map((f) => payloadText(f))).to.deep.equal(texts);
+      expect(frames.map((f) => f.payload.toString('utf8'))).to.deep.equal(texts);
+      expect(frames[0]?.payload).to.equal(frames[0]?.payload); // one view, made once
+      expect(frames.map((f) => f.attachments.length)).to.deep.equal([0, 0, 1]);
+    }
+    // A frame the caller built itself works too.
+    const own: Frame = { kind: FrameKind.MESSAGE, flags: 0, id: 0, type: '', payload: Buffer.from('{"x":1}'), attachments: [] };
+    expect(payloadText(own)).to.equal('{"x":1}');
   });
 });
