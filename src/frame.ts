@@ -221,15 +221,28 @@ function writeTypeName(target: Buffer, at: number, type: string): number {
   return typeLength;
 }
 
-/** Writes the fixed header of a frame without attachments. */
+/**
+ * Writes the fixed header of a frame without attachments. Byte stores rather
+ * than `writeUInt32BE`, which checks its arguments again on every call: the
+ * callers pass a type length of at most 255 and 32-bit lengths and ids.
+ */
 function writeHeader(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, typeLength: number, payloadLength: number): void {
-  target.writeUInt32BE(HEADER_REST_BYTES + typeLength + payloadLength, offset);
+  putU32(target, offset, HEADER_REST_BYTES + typeLength + payloadLength);
   target[offset + 4] = kind;
   target[offset + 5] = flags;
-  target.writeUInt16BE(typeLength, offset + 6);
-  target.writeUInt32BE(id, offset + 8);
-  target.writeUInt32BE(payloadLength, offset + 12);
-  target.writeUInt32BE(0, offset + 16); // no attachments, reserved
+  target[offset + 6] = 0;
+  target[offset + 7] = typeLength;
+  putU32(target, offset + 8, id);
+  putU32(target, offset + 12, payloadLength);
+  putU32(target, offset + 16, 0); // no attachments, reserved
+}
+
+/** Stores `v` (0 to 2³²−1) big-endian at `at`. */
+function putU32(target: Buffer, at: number, v: number): void {
+  target[at] = v >>> 24;
+  target[at + 1] = (v >>> 16) & 0xff;
+  target[at + 2] = (v >>> 8) & 0xff;
+  target[at + 3] = v & 0xff;
 }
 
 /** Encodes one frame into a single buffer (tests, small control frames). */
