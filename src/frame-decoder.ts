@@ -12,6 +12,7 @@
  */
 import { pushChunk } from './chunks.js';
 import { ErrorCode, HopwireError } from './errors.js';
+import { utf8Text } from './utf8.js';
 import {
   type Frame,
   type FrameKind,
@@ -367,17 +368,6 @@ export class FrameDecoder {
   }
 }
 
-/**
- * Node's Buffer has `utf8Slice(start, end)` under `toString('utf8', start,
- * end)`, which first checks its arguments and looks the encoding up: about
- * a tenth of the receive path of a small JSON payload. It is not in Node's
- * typings; {@link ReceivedFrame.text} calls it when present.
- */
-interface Utf8Slicing {
-  utf8Slice(start: number, end: number): string;
-}
-const HAS_UTF8_SLICE = typeof (Buffer.prototype as Partial<Utf8Slicing>).utf8Slice === 'function';
-
 /** The attachments of a frame without any: one frozen array, not one per frame. */
 const NO_ATTACHMENTS: readonly Buffer[] = Object.freeze([]);
 
@@ -415,8 +405,7 @@ class ReceivedFrame implements Frame {
 
   /** The payload decoded as UTF-8. */
   text(): string {
-    const source = this.#source;
-    return HAS_UTF8_SLICE ? (source as Buffer & Utf8Slicing).utf8Slice(this.#start, this.#end) : source.toString('utf8', this.#start, this.#end);
+    return utf8Text(this.#source, this.#start, this.#end);
   }
 }
 

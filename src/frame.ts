@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { writeUtf8 } from './utf8.js';
 
 /** Protocol version spoken by this release. */
 export const PROTOCOL_VERSION = 1;
@@ -193,7 +194,7 @@ export function maxFrameBytes(type: string, payload: string): number {
  */
 export function encodeFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: string): number {
   const typeLength = writeTypeName(target, offset + HEADER_BYTES, type);
-  const payloadLength = payload === '' ? 0 : target.write(payload, offset + HEADER_BYTES + typeLength, 'utf8');
+  const payloadLength = payload === '' ? 0 : writeUtf8(target, payload, offset + HEADER_BYTES + typeLength);
   writeHeader(target, offset, kind, flags, id, typeLength, payloadLength);
   return HEADER_BYTES + typeLength + payloadLength;
 }
@@ -214,7 +215,7 @@ export function encodeBytesFrameInto(target: Buffer, offset: number, kind: Frame
 
 /** Writes the type name at `at`; returns its length in bytes. @throws RangeError when it is too long */
 function writeTypeName(target: Buffer, at: number, type: string): number {
-  const typeLength = type === '' ? 0 : target.write(type, at, 'utf8');
+  const typeLength = type === '' ? 0 : writeUtf8(target, type, at);
   if (typeLength > MAX_TYPE_NAME_BYTES) {
     throw new RangeError(`type name is ${typeLength} bytes; the limit is ${MAX_TYPE_NAME_BYTES}`);
   }
