@@ -96,7 +96,7 @@ export class ValueDecoder {
       const entry = this.#registry.byName(type);
       if (entry !== undefined) {
         known = true;
-        value = rebuild(entry, value, true);
+        value = rebuild(entry, value, value === tree);
       }
     }
     return { value, type, known, unknownTypes };
@@ -176,7 +176,7 @@ export class ValueDecoder {
           (state.unknownTypes ??= new Set()).add(name);
           return data;
         }
-        return rebuild(entry, data, true);
+        return rebuild(entry, data, data === v);
       }
       default:
         throw new HopwireError(ErrorCode.DECODE, `unknown tag ${typeof tag === 'string' ? JSON.stringify(tag.slice(0, 40)) : typeof tag}`);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { TYPED_ARRAYS, type BinaryName, type TypedArrayName, className, defineOwn, isBuiltin, isInstance, ownProperties } from './codec-builtins.js';
+import { TYPED_ARRAYS, type BinaryName, type TypedArrayName, className, defineOwn, isBuiltin, isInstance } from './codec-builtins.js';
 import { TAG } from './codec-format.js';
 import { callToWire } from './codec-rebuild.js';
 import { ErrorCode, HopwireError } from './errors.js';
@@ -44,6 +44,9 @@ const NO_ATTACHMENTS: readonly Uint8Array[] = Object.freeze([]);
 /** Marks a value JSON would drop (a function or symbol). */
 const SKIP: unique symbol = Symbol('skip');
 
+/** Stands for "no toWire: walk the instance's own properties" (a toWire may return undefined). */
+const OWN_PROPERTIES: unique symbol = Symbol('own properties');
+
 type JsonTree = string | number | boolean | null | JsonTree[] | { [key: string]: JsonTree };
 
 /**
@@ -55,14 +58,20 @@ export type TreeWriter<P extends string | Buffer> = (tree: unknown) => P;
 /** Per-call encode state. */
 interface EncodeState {
   attachments: Uint8Array[];
-  /** The objects being walked, by depth, down to {@link SCAN_ANCESTORS}. */
+  /**
+   * The objects being walked, at their depth, for depths below
+   * {@link SCAN_ANCESTORS}. Entries at the current depth and deeper are
+   * stale (left by an earlier branch) and never read.
+   */
   ancestors: object[];
   /** The objects being walked deeper than that. */
   deepAncestors: Set<object> | undefined;
   functions: FunctionExporter | undefined;
+  /** Set when the walk wrote a tag: the payload needs reviving (the frame's TAGGED flag). */
+  tagged: boolean;
 }
 
-/** Ancestors this deep are compared one by one to find cycles; deeper ones go in a Set. */
+/** Ancestors at depths below this are compared one by one to find cycles; deeper ones are kept in a Set. */
 const SCAN_ANCESTORS = 32;
 
 /**
@@ -125,7 +134,8 @@ export class ValueEncoder {
   #encode(value: unknown, functions: FunctionExporter | undefined, write: TreeWriter<string | Buffer> | undefined, strict: boolean): EncodedValue<string | Buffer> {
     let type = '';
     let body = value;
-    // A class instance sent as its own properties is walked as it is, not copied first.
+    // A class instance sent as its own properties: walked as it is (each
+    // property read once), never copied first.
     let instance: object | undefined;
     if (typeof value === 'object' && value !== null && isInstance(value)) {
       const proto = Object.getPrototypeOf(value) as object;
@@ -141,13 +151,10 @@ export class ValueEncoder {
     } else if (typeof value === 'symbol' || (typeof value === 'function' && functions === undefined)) {
       throw new HopwireError(ErrorCode.ENCODE, `a ${typeof value} cannot be sent`);
     }
-    const functionsCount = strict || functions !== undefined;
-    if (instance === undefined ? this.#isPlainJson(body, 0, functionsCount) : this.#isPlainRecord(instance as Record<string, unknown>, 0, functionsCount)) {
-      // JSON.stringify of an instance without toJSON writes its own enumerable properties, as of a copy.
-      const plain = instance === undefined ? body : write === undefined ? instance : ownProperties(instance);
-      return { type, payload: write === undefined ? JSON.stringify(plain) : write(plain), attachments: NO_ATTACHMENTS, tagged: false };
+    if (instance === undefined && this.#isPlainJson(body, 0, strict || functions !== undefined)) {
+      return { type, payload: write === undefined ? JSON.stringify(body) : write(body), attachments: NO_ATTACHMENTS, tagged: false };
     }
-    const state: EncodeState = { attachments: [], ancestors: [], deepAncestors: undefined, functions };
+    const state: EncodeState = { attachments: [], ancestors: [], deepAncestors: undefined, functions, tagged: false };
     let tree: JsonTree | typeof SKIP;
     try {
       tree = instance === undefined ? this.#toTree(body, 0, state) : this.#instanceTree(instance, 0, state);
@@ -156,7 +163,8 @@ export class ValueEncoder {
       throw err;
     }
     if (tree === SKIP) throw new HopwireError(ErrorCode.ENCODE, 'the value returned by toWire cannot be sent');
-    return { type, payload: write === undefined ? JSON.stringify(tree) : write(tree), attachments: state.attachments, tagged: true };
+    // An instance's tree may hold no tag at all (a class of plain fields): then the receiver need not revive it.
+    return { type, payload: write === undefined ? JSON.stringify(tree) : write(tree), attachments: state.attachments, tagged: state.tagged };
   }
 
   /** True when `JSON.stringify` alone round-trips `v` exactly. */
@@ -180,23 +188,19 @@ export class ValueEncoder {
         }
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) return false;
-        return this.#isPlainRecord(v as Record<string, unknown>, depth, functionsCount);
+        const record = v as Record<string, unknown>;
+        // for-in (own keys, plus any enumerable ones a library put on Object.prototype,
+        // which are then merely checked too) is about twice as fast as Object.keys here.
+        for (const key in record) {
+          if (key === TAG) return false;
+          const e = record[key];
+          if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;
+        }
+        return typeof record.toJSON !== 'function';
       }
       default:
         return false;
     }
-  }
-
-  /** {@link #isPlainJson} for the properties of an object (plain, or a class instance sent as its properties). */
-  #isPlainRecord(record: Record<string, unknown>, depth: number, functionsCount: boolean): boolean {
-    // for-in (own keys, plus any enumerable inherited ones, which are then
-    // merely checked too) is about twice as fast as Object.keys here.
-    for (const key in record) {
-      if (key === TAG) return false;
-      const e = record[key];
-      if (typeof e === 'object' ? !this.#isPlainJson(e, depth + 1, functionsCount) : !isPlainScalar(e) && (functionsCount || !isDropped(e))) return false;
-    }
-    return typeof record.toJSON !== 'function';
   }
 
   /**
@@ -213,13 +217,18 @@ export class ValueEncoder {
         return v;
       case 'number':
         if (Number.isFinite(v) && !Object.is(v, -0)) return v;
+        state.tagged = true;
         return { [TAG]: 'n', v: Object.is(v, -0) ? '-0' : String(v) };
       case 'undefined':
+        state.tagged = true;
         return { [TAG]: 'u' };
       case 'bigint':
+        state.tagged = true;
         return { [TAG]: 'b', v: v.toString() };
       case 'function':
-        return state.functions === undefined ? SKIP : { [TAG]: 'f', i: state.functions(v as (...args: unknown[]) => unknown) };
+        if (state.functions === undefined) return SKIP;
+        state.tagged = true;
+        return { [TAG]: 'f', i: state.functions(v as (...args: unknown[]) => unknown) };
       case 'symbol':
         return SKIP;
       default:
@@ -264,9 +273,10 @@ export class ValueEncoder {
     }
     const proto: unknown = Object.getPrototypeOf(obj);
     if (proto === Object.prototype || proto === null) return this.#recordTree(obj, depth, state);
+    state.tagged = true; // every other kind of object is sent as a tag (a boxed primitive, as its value)
     const entry = this.#registry.byPrototype(proto as object);
     if (entry !== undefined) {
-      const data = entry.toWire === undefined ? undefined : callToWire(entry, obj);
+      const data = entry.toWire === undefined ? OWN_PROPERTIES : callToWire(entry, obj);
       return { [TAG]: 'c', n: entry.name, v: this.#dataTree(obj, data, depth, state, entry.name) };
     }
     if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return this.#attachment(obj, state);
@@ -301,17 +311,18 @@ export class ValueEncoder {
     // An instance of a class not registered here: its own properties, and its
     // name so the receiver can report it.
     const name = className(proto as object);
-    return { [TAG]: 'c', n: name, v: this.#dataTree(obj, undefined, depth, state, name) };
+    return { [TAG]: 'c', n: name, v: this.#dataTree(obj, OWN_PROPERTIES, depth, state, name) };
   }
 
   /**
    * The tree of a class instance's data: what its `toWire` returned, or
-   * (`data` undefined) its own properties.
+   * its own properties when `data` is {@link OWN_PROPERTIES} (a `toWire`
+   * may return `undefined`).
    */
   #dataTree(obj: object, data: unknown, depth: number, state: EncodeState, name: string): JsonTree {
     let t: JsonTree | typeof SKIP;
     try {
-      t = data === undefined ? this.#instanceTree(obj, depth, state) : this.#toTree(data, depth, state);
+      t = data === OWN_PROPERTIES ? this.#instanceTree(obj, depth, state) : this.#toTree(data, depth, state);
     } catch (err) {
       throw labelled(err, `<${name}>`);
     }
@@ -332,7 +343,9 @@ export class ValueEncoder {
   /** The tree of an object's own enumerable properties, wrapped in an `o` tag when one of them is the tag key. */
   #recordTree(obj: object, depth: number, state: EncodeState): JsonTree {
     const props = this.#propsTree(obj, depth, state);
-    return Object.hasOwn(props, TAG) ? { [TAG]: 'o', v: props } : props;
+    if (!Object.hasOwn(props, TAG)) return props;
+    state.tagged = true;
+    return { [TAG]: 'o', v: props };
   }
 
   #pairsTree(map: Map<unknown, unknown>, depth: number, state: EncodeState): JsonTree[] {

@@ -71,7 +71,14 @@ export class MsgpackCodec {
     const packr = new Packr({ ...PACK_OPTIONS });
     const unpackr = new Unpackr({ ...UNPACK_OPTIONS });
     this.#codec = codec;
-    this.#write = (tree) => packr.pack(tree);
+    this.#write = (tree) => {
+      try {
+        return packr.pack(tree);
+      } catch (err) {
+        // msgpackr reads some keys itself: an own `constructor` that is not Object, with a `toJSON` beside it, makes it call that.
+        throw new HopwireError(ErrorCode.ENCODE, `MessagePack cannot pack the value: ${String(err)}`, { cause: err });
+      }
+    };
     this.#unpack = (bytes) => unpackr.unpack(bytes);
   }
 

@@ -25,10 +25,11 @@ export function callToWire(entry: TypeEntry, obj: object): unknown {
  * its constructor: through its `fromWire` hook, or as an object of its
  * prototype holding the data's own properties.
  *
- * @param owned - the data is the decoder's own (a plain object fresh from
- * the parser, referenced nowhere else): it becomes the instance itself, by
- * changing its prototype, instead of being copied. Its properties stay own
- * data properties, as a copy's are.
+ * @param owned - the data is the parser's own node (a plain object fresh
+ * from `JSON.parse` or MessagePack, referenced nowhere else; not what a
+ * `fromWire` returned): it becomes the instance itself, by changing its
+ * prototype, instead of being copied. Its properties stay own data
+ * properties, as a copy's are.
  * @throws HopwireError `ERR_DECODE` when the hook throws, or without a hook
  * when the data is not an object of properties
  */

@@ -22,7 +22,7 @@ import type { Codec, EncodedValue, FunctionExporter } from './codec.js';
 import type { ReceiveMeta } from './connection.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, HEADER_BYTES, MAGIC, PROTOCOL_VERSION } from './frame.js';
-import { FrameDecoder } from './frame-decoder.js';
+import { FrameDecoder, payloadText } from './frame-decoder.js';
 import { frameOf } from './wire.js';
 
 /** Bytes before the frame: the magic and the version. */
@@ -149,7 +149,7 @@ export function readDatagram(datagram: Buffer, codec: Codec, limits: DatagramLim
 
 /** Decodes the value of a frame that travelled alone (a datagram, a NATS message), without functions. @throws HopwireError `ERR_DECODE` */
 export function decodeFrameValue(codec: Codec, frame: Frame): ReceivedDatagram {
-  const d = codec.decode(frame.type, frame.payload, frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
+  const d = codec.decode(frame.type, payloadText(frame), frame.attachments, (frame.flags & FrameFlags.TAGGED) !== 0);
   return { value: d.value, meta: { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' } };
 }
 

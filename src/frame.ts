@@ -95,22 +95,23 @@ export const KNOWN_FLAGS: number = FrameFlags.TAGGED | FrameFlags.STREAM | Frame
 /** A decoded frame. Buffers may share memory with the bytes they came from. */
 export interface Frame {
   /** What the frame is. */
-  kind: FrameKind;
+  readonly kind: FrameKind;
   /** {@link FrameFlags} bits. */
-  flags: number;
+  readonly flags: number;
   /** Request id for REQUEST, REPLY and ERROR; 0 otherwise. */
-  id: number;
+  readonly id: number;
   /** The sender's type name of the top-level value, or `''`. */
-  type: string;
+  readonly type: string;
   /**
    * The payload: JSON (UTF-8), or MessagePack with the MSGPACK flag. On
    * frames from a `FrameDecoder` it is an accessor that makes a view of the
-   * received bytes when first read (`{ ...frame }` does not copy it);
-   * `payloadText(frame)` decodes JSON without making the view.
+   * received bytes when first read: `{ ...frame }`, `JSON.stringify` and
+   * `structuredClone` do not copy it. `payloadText(frame)` decodes JSON
+   * without making the view.
    */
-  payload: Buffer;
-  /** Raw binary attachments referenced from the payload. */
-  attachments: readonly Buffer[];
+  readonly payload: Buffer;
+  /** Raw binary attachments referenced from the payload (for frames without any, one shared frozen array). */
+  readonly attachments: readonly Buffer[];
 }
 
 /** What {@link encodeFrame} needs. */
@@ -204,9 +205,11 @@ export function encodeFrameInto(target: Buffer, offset: number, kind: FrameKind,
  * The caller guarantees `HEADER_BYTES + 3 × type.length + payload.length` of room.
  *
  * @returns the number of bytes written
- * @throws RangeError when the type name is too long
+ * @throws RangeError when the type name is too long, or the payload too long for the 32-bit length
  */
 export function encodeBytesFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): number {
+  // The length field is 32 bits (JSON text cannot get near it; bytes could).
+  if (payload.length > 0xffff_ffff - HEADER_REST_BYTES - MAX_TYPE_NAME_BYTES) throw new RangeError(`a payload of ${payload.length} bytes does not fit a frame`);
   const typeLength = writeTypeName(target, offset + HEADER_BYTES, type);
   target.set(payload, offset + HEADER_BYTES + typeLength);
   writeHeader(target, offset, kind, flags, id, typeLength, payload.length);

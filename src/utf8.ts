@@ -28,15 +28,19 @@ export function portableWriteUtf8(buf: Buffer, text: string, at: number): number
 const methods = Buffer.prototype as Partial<Utf8Methods>;
 const native = typeof methods.utf8Slice === 'function' && typeof methods.utf8Write === 'function';
 
-/** The UTF-8 text of `buf[start, end)` (bytes that are not UTF-8 read as U+FFFD). */
+/**
+ * The UTF-8 text of `buf[start, end)` (bytes that are not UTF-8 read as
+ * U+FFFD). Unlike `toString`, which clamps them, `start` and `end` must lie
+ * within the buffer.
+ */
 export const utf8Text: (buf: Buffer, start: number, end: number) => string = native
   ? (buf, start, end) => (buf as Buffer & Utf8Methods).utf8Slice(start, end)
   : portableUtf8Text;
 
 /**
- * Writes `text` as UTF-8 into `buf` at `at`; returns the number of bytes
- * written. The caller makes sure it fits (a character that does not fit is
- * left out, as `write` does).
+ * Writes `text` as UTF-8 into `buf` at `at` (at most `buf.length`); returns
+ * the number of bytes written. The caller makes sure it fits (a character
+ * that does not fit is left out, as `write` does).
  */
 export const writeUtf8: (buf: Buffer, text: string, at: number) => number = native
   ? (buf, text, at) => (buf as Buffer & Utf8Methods).utf8Write(text, at, buf.length - at)

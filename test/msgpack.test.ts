@@ -286,6 +286,13 @@ describe('codec: msgpack', () => {
       const json = new Codec();
       expect(json.decode('', json.encode({ s: 'a\ud800b' }).payload).value).to.deep.equal({ s: 'a\ud800b' });
     });
+
+    it('a value msgpackr cannot pack is ERR_ENCODE, as any value that cannot be sent', () => {
+      const codec = new MsgpackCodec(new Codec());
+      const err = thrown(() => codec.encode({ constructor: 1, toJSON: 1 }));
+      expect(err).to.be.instanceOf(HopwireError);
+      expect((err as HopwireError).code).to.equal(ErrorCode.ENCODE);
+    });
   });
 
   describe('a peer that sends bad payloads', () => {

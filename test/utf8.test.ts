@@ -9,10 +9,12 @@ describe('utf8', () => {
       fc.assert(
         fc.property(fc.string({ unit: 'binary' }), fc.nat(8), fc.nat(8), (s, before, after) => {
           const bytes = Buffer.byteLength(s, 'utf8');
-          const buf = Buffer.alloc(before + bytes + after, 0xee);
+          // A view into a larger buffer, at an odd offset: positions are the view's.
+          const buf = Buffer.alloc(3 + before + bytes + after + 2, 0xee).subarray(3, 3 + before + bytes + after);
           expect(write(buf, s, before)).to.equal(bytes);
           expect(buf.subarray(before, before + bytes).equals(Buffer.from(s, 'utf8'))).to.equal(true);
           expect(buf.subarray(before + bytes).every((b) => b === 0xee)).to.equal(true);
+          expect(Buffer.from(buf.buffer, buf.byteOffset - 3, 3).every((b) => b === 0xee)).to.equal(true);
           expect(text(buf, before, before + bytes)).to.equal(Buffer.from(s, 'utf8').toString('utf8'));
         }),
       );
