@@ -19,7 +19,7 @@ import { FrameDecoder, payloadText } from './frame-decoder.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
-import type { ResolvedCommon } from './options.js';
+import { type ConnectionHost, type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from './connection-types.js';
 import { PendingRequests } from './pending-requests.js';
 import { errorPayload, remoteError } from './remote-error.js';
 import { type SockhopChannel, SockhopPeer, isStream } from './sockhop-peer.js';
@@ -50,51 +50,6 @@ const CLOSE_GRACE_MS = 1_000;
 export const frameChannel = channel('hopwire:frame');
 /** See {@link frameChannel}. */
 export const connectionChannel = channel('hopwire:connection');
-
-/** Returned by {@link ConnectionHost.onRequest} when no handler is installed. */
-export const NO_HANDLER: unique symbol = Symbol('no handler');
-
-/** What comes with each received value. */
-export interface ReceiveMeta {
-  readonly type: string;
-  readonly known: boolean;
-  readonly unknownTypes: readonly string[];
-  readonly protocol: Protocol;
-}
-
-/** The owner of a connection: a Session or a Client. */
-export interface ConnectionHost {
-  /** The handshake is done (or the framing detected); the connection can send. */
-  onReady(conn: Connection): void;
-  /**
-   * A message arrived; `seq` is non-zero when the sender asked for an ACK
-   * (sent once this returns); `reply`, when given, is how to answer it (a
-   * sockhop remote callback).
-   */
-  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void;
-  /** The peer acknowledged the MESSAGE with this id. */
-  onAck?(conn: Connection, seq: number): void;
-  /** A request arrived: return the reply (or a promise of it), or {@link NO_HANDLER}. */
-  onRequest(conn: Connection, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
-  /** The connection ended; called exactly once. */
-  onClose(conn: Connection, info: DisconnectInfo): void;
-  /** A listener of the owner threw; the owner decides where that goes. */
-  onListenerError(conn: Connection, err: unknown): void;
-}
-
-/** Connection settings beyond the common options. */
-export interface ConnectionSettings extends ResolvedCommon {
-  /** Which side of the hello this connection is. */
-  readonly role: 'client' | 'server';
-  /** Framing: a server may detect it from the first byte. */
-  readonly framing: Protocol | 'auto';
-  /** Server side, `'auto'` framing: silence for this long means a lines peer. */
-  readonly detectTimeout: number;
-  /** Server side: refuse lines peers. */
-  readonly refuseLines?: boolean;
-  /** Client side: the identity announced in the hello. */
-  readonly identity?: string;
-}
 
 type State = 'detecting' | 'handshaking' | 'ready' | 'closing' | 'closed';
 
