@@ -10,12 +10,11 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { DecodedValue, EncodedValue } from './codec.js';
-import type { MsgpackCodec } from './codec-msgpack.js';
+import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
-import { FrameDecoder, payloadText } from './frame-decoder.js';
+import { FrameDecoder } from './frame-decoder.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
@@ -27,6 +26,7 @@ import { MessageIterator } from './message-iterator.js';
 import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
+import { PayloadCodec } from './payload-codec.js';
 import { encodeLinesMessage, frameOf, payloadFlags } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
@@ -77,14 +77,13 @@ export class Connection {
   lastActivity = Date.now();
   readonly #writer: SocketWriter;
   readonly #functions: RemoteFunctions;
+  readonly #payloads: PayloadCodec;
   /** Requests answered with a stream: their items go here. */
   readonly #streams = new Map<number, MessageIterator<unknown>>();
   #incoming = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
   #info: DisconnectInfo | undefined;
-  /** Set when both hellos asked for MessagePack payloads. */
-  #msgpack: MsgpackCodec | undefined;
 
   /**
    * @param socket - a connected socket
@@ -104,6 +103,7 @@ export class Connection {
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#writer = new SocketWriter(socket, this.counters);
     this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
+    this.#payloads = new PayloadCodec(settings, this.#functions, (call) => this.requestEncoded(call));
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret, caps: settings.msgpack === undefined ? [] : [MSGPACK_CAP] });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
@@ -145,7 +145,7 @@ export class Connection {
 
   /** The payload format agreed in the hello; `'json'` before it and for JSON-lines peers. */
   get payloadFormat(): PayloadFormat {
-    return this.#msgpack === undefined ? 'json' : 'msgpack';
+    return this.#payloads.format;
   }
 
   /** True between the end of the hello and the start of closing. */
@@ -198,7 +198,7 @@ export class Connection {
         this.counters.messagesOut++;
         return this.#write(parts);
       }
-      const e = this.#encode(value, this.#export);
+      const e = this.#payloads.encode(value);
       this.counters.messagesOut++;
       return this.#writeValue(FrameKind.MESSAGE, e, 0, 0);
     } catch (err) {
@@ -219,7 +219,7 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    if (this.#protocol !== 'lines') return frameOf(FrameKind.MESSAGE, this.#encode(value, this.#export));
+    if (this.#protocol !== 'lines') return frameOf(FrameKind.MESSAGE, this.#payloads.encode(value));
     return [encodeLinesMessage(this.#settings, value)];
   }
 
@@ -241,7 +241,7 @@ export class Connection {
     let encoded: EncodedValue<string | Buffer>;
     let ids: readonly number[];
     try {
-      ({ result: encoded, ids } = this.#functions.collect(this.#encode, value));
+      ({ result: encoded, ids } = this.#functions.collect(this.#payloads.encode, value));
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -275,7 +275,7 @@ export class Connection {
     let e: EncodedValue<string | Buffer>;
     let entry: { id: number; promise: Promise<unknown> };
     try {
-      e = this.#encode(value, this.#export);
+      e = this.#payloads.encode(value);
       entry = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal);
     } catch (err) {
       it.fail(toError(err));
@@ -307,42 +307,6 @@ export class Connection {
   get heldFunctions(): number {
     return this.#functions.size;
   }
-
-  readonly #export = (fn: AnyFunction): number => this.#functions.export(fn);
-
-  /**
-   * Encodes a value in the payload format agreed in the hello. A function
-   * made once, so `request()` can hand it to `RemoteFunctions.collect`.
-   */
-  readonly #encode = (value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> => {
-    const m = this.#msgpack;
-    return m === undefined ? this.#settings.codec.encode(value, functions) : m.encode(value, functions);
-  };
-
-  /**
-   * Decodes a MESSAGE, REQUEST or REPLY payload, JSON or (with the MSGPACK
-   * flag, once agreed in the hello) MessagePack.
-   *
-   * @throws HopwireError `ERR_DECODE`, or `ERR_PROTOCOL` for MessagePack that was not agreed
-   */
-  #decode(frame: Frame): DecodedValue {
-    const tagged = (frame.flags & FrameFlags.TAGGED) !== 0;
-    if ((frame.flags & FrameFlags.MSGPACK) === 0) return this.#settings.codec.decode(frame.type, payloadText(frame), frame.attachments, tagged, this.#import);
-    const m = this.#msgpack;
-    if (m === undefined) throw new HopwireError(ErrorCode.PROTOCOL, 'the peer sent a MessagePack payload, which the hello did not agree on');
-    return m.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);
-  }
-
-  /** A stand-in for a function the peer sent: calling it runs the original on the peer. */
-  readonly #import = (id: number) => (...args: unknown[]): Promise<unknown> => {
-    let call: EncodedValue<string | Buffer>;
-    try {
-      call = { ...this.#encode({ f: id, a: args }, this.#export), type: FN_CALL_TYPE };
-    } catch (err) {
-      return Promise.reject(toError(err));
-    }
-    return this.requestEncoded(call);
-  };
 
   /** Sends an already encoded request (JSON, or MessagePack when agreed); resolves with the reply. */
   requestEncoded(encoded: EncodedValue<string | Buffer>, options: RequestOptions = {}): Promise<unknown> {
@@ -558,7 +522,7 @@ export class Connection {
   }
 
   #onMessage(frame: Frame): void {
-    const d = this.#decode(frame);
+    const d = this.#payloads.decode(frame);
     this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
     if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
   }
@@ -570,7 +534,7 @@ export class Connection {
     }
     let value: unknown;
     try {
-      value = this.#decode(frame).value;
+      value = this.#payloads.decode(frame).value;
     } catch (err) {
       this.#pending.reject(frame.id, err as Error);
       throw err;
@@ -586,7 +550,7 @@ export class Connection {
 
   #onRequest(frame: Frame): void {
     const id = frame.id;
-    const d = this.#decode(frame);
+    const d = this.#payloads.decode(frame);
     if (this.#incoming >= this.#settings.maxPendingRequests) {
       this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
       return;
@@ -594,7 +558,7 @@ export class Connection {
     const meta: ReceiveMeta = { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' };
     let result: unknown;
     try {
-      result = d.type === FN_CALL_TYPE && !d.known ? this.#callFunction(d.value) : this.#host.onRequest(this, d.value, meta, this.#abort.signal);
+      result = d.type === FN_CALL_TYPE && !d.known ? this.#payloads.callFunction(d.value) : this.#host.onRequest(this, d.value, meta, this.#abort.signal);
     } catch (err) {
       this.counters.requestsHandled++;
       this.#writeError(id, err);
@@ -631,13 +595,6 @@ export class Connection {
     if (!isStream(reply)) this.#writeReply(id, reply);
     else if (wantsStream) void this.#writeStream(id, reply);
     else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
-  }
-
-  /** The peer calls a function this side sent. */
-  #callFunction(call: unknown): unknown {
-    const { f, a } = (typeof call === 'object' && call !== null ? call : {}) as { f?: unknown; a?: unknown };
-    if (typeof f !== 'number' || !Array.isArray(a)) throw new HopwireError(ErrorCode.DECODE, 'malformed function call');
-    return this.#functions.call(f, a);
   }
 
   /**
@@ -727,7 +684,7 @@ export class Connection {
     try {
       for await (const item of items) {
         if (this.#state !== 'ready') return;
-        const e = this.#encode(item, this.#export);
+        const e = this.#payloads.encode(item);
         await this.#writeValue(FrameKind.REPLY, e, id, FrameFlags.STREAM);
       }
       this.#writeReply(id, undefined);
@@ -739,7 +696,7 @@ export class Connection {
   #writeReply(id: number, reply: unknown): void {
     if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
     try {
-      const e = this.#encode(reply, this.#export);
+      const e = this.#payloads.encode(reply);
       if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, e.payload);
       else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
     } catch (err) {
@@ -820,7 +777,7 @@ export class Connection {
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
-    if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#msgpack = this.#settings.msgpack;
+    if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#payloads.useMsgpack();
     this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
     if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
