@@ -18,15 +18,16 @@ import { FrameDecoder } from './frame-decoder.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LineDecoder, encodeLine } from './line-decoder.js';
-import { type ConnectionHost, type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from './connection-types.js';
+import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { PendingRequests } from './pending-requests.js';
-import { errorPayload, remoteError } from './remote-error.js';
-import { type SockhopChannel, SockhopPeer, isStream } from './sockhop-peer.js';
+import { remoteError } from './remote-error.js';
+import { type SockhopChannel, SockhopPeer } from './sockhop-peer.js';
 import { MessageIterator } from './message-iterator.js';
 import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
-import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
+import { type AnyFunction, RemoteFunctions } from './remote-functions.js';
 import { PayloadCodec } from './payload-codec.js';
+import { Responder } from './responder.js';
 import { encodeLinesMessage, frameOf, payloadFlags } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
@@ -80,9 +81,7 @@ export class Connection {
   readonly #payloads: PayloadCodec;
   /** Requests answered with a stream: their items go here. */
   readonly #streams = new Map<number, MessageIterator<unknown>>();
-  #incoming = 0;
-  /** Reads are paused because `maxPendingRequests` handlers are running. */
-  #saturated = false;
+  readonly #responder: Responder;
   #info: DisconnectInfo | undefined;
 
   /**
@@ -104,6 +103,25 @@ export class Connection {
     this.#writer = new SocketWriter(socket, this.counters);
     this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
     this.#payloads = new PayloadCodec(settings, this.#functions, (call) => this.requestEncoded(call));
+    this.#responder = new Responder(
+      {
+        isReady: () => this.#state === 'ready',
+        handle: (value, meta) => this.#host.onRequest(this, value, meta, this.#abort.signal),
+        writeValue: (kind, e, id, flags) => this.#writeValue(kind, e, id, flags),
+        pauseReads: () => {
+          this.#socket.pause();
+          // The peer is not the slow one: its pongs wait unread, so do not count them as missed.
+          this.#heartbeat?.stop();
+        },
+        resumeReads: () => {
+          this.#resumeReads();
+        },
+      },
+      settings,
+      this.#writer,
+      this.#payloads,
+      this.counters,
+    );
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret, caps: settings.msgpack === undefined ? [] : [MSGPACK_CAP] });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
@@ -387,7 +405,7 @@ export class Connection {
    * paused too) until handlers finish — a flood is held back, never refused.
    */
   #drainFrames(decoder: FrameDecoder): void {
-    while (!this.#saturated) {
+    while (!this.#responder.saturated) {
       if (this.#state === 'closing' || this.#state === 'closed') return;
       let frame: Frame | undefined;
       try {
@@ -469,7 +487,7 @@ export class Connection {
         this.#onMessage(frame);
         return;
       case FrameKind.REQUEST:
-        this.#onRequest(frame);
+        this.#responder.serve(frame);
         return;
       case FrameKind.REPLY:
         this.#onReply(frame);
@@ -548,81 +566,10 @@ export class Connection {
     if (this.#pending.resolve(frame.id, value)) this.counters.requestsAnswered++;
   }
 
-  #onRequest(frame: Frame): void {
-    const id = frame.id;
-    const d = this.#payloads.decode(frame);
-    if (this.#incoming >= this.#settings.maxPendingRequests) {
-      this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
-      return;
-    }
-    const meta: ReceiveMeta = { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' };
-    let result: unknown;
-    try {
-      result = d.type === FN_CALL_TYPE && !d.known ? this.#payloads.callFunction(d.value) : this.#host.onRequest(this, d.value, meta, this.#abort.signal);
-    } catch (err) {
-      this.counters.requestsHandled++;
-      this.#writeError(id, err);
-      return;
-    }
-    if (result === NO_HANDLER) {
-      this.#writeError(id, new HopwireError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
-      return;
-    }
-    const wantsStream = (frame.flags & FrameFlags.STREAM) !== 0;
-    if (!isThenable(result)) {
-      // A handler that answered at once: no promise, no closures, the reply joins this tick's batch.
-      this.counters.requestsHandled++;
-      this.#answer(id, result, wantsStream);
-      return;
-    }
-    this.#handlerStarted();
-    Promise.resolve(result).then(
-      (reply) => {
-        this.#handlerDone();
-        this.counters.requestsHandled++;
-        this.#answer(id, reply, wantsStream);
-      },
-      (err: unknown) => {
-        this.#handlerDone();
-        this.counters.requestsHandled++;
-        this.#writeError(id, err);
-      },
-    );
-  }
-
-  /** Writes what a request handler answered: a reply, or the items of a stream. */
-  #answer(id: number, reply: unknown, wantsStream: boolean): void {
-    if (!isStream(reply)) this.#writeReply(id, reply);
-    else if (wantsStream) void this.#writeStream(id, reply);
-    else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
-  }
-
-  /**
-   * Counts a running request handler. At `maxPendingRequests` running, the
-   * socket stops reading: a peer that sends requests faster than the
-   * handlers finish is held back by TCP instead of growing this process.
-   */
-  #handlerStarted(): void {
-    this.#incoming++;
-    if (this.#incoming >= this.#settings.maxPendingRequests && !this.#saturated) {
-      debug('%d request handlers running: pausing reads', this.#incoming);
-      this.#saturated = true;
-      this.#socket.pause();
-      // The peer is not the slow one: its pongs wait unread, so do not count them as missed.
-      this.#heartbeat?.stop();
-    }
-  }
-
-  #stillBusy(): boolean {
-    return this.#saturated || this.#state !== 'ready';
-  }
-
-  #handlerDone(): void {
-    this.#incoming--;
-    if (!this.#saturated || this.#incoming > this.#settings.maxPendingRequests / 2 || this.#state !== 'ready') return;
-    this.#saturated = false;
+  /** The request handlers are down to half of `maxPendingRequests`: the frames held back first, then reads again. */
+  #resumeReads(): void {
     if (this.#frames !== undefined) this.#drainFrames(this.#frames); // what was held back while saturated
-    if (this.#stillBusy()) return; // the held frames filled the handlers again, or closed the connection
+    if (this.#responder.saturated || this.#state !== 'ready') return; // the held frames filled the handlers again, or closed the connection
     this.#heartbeat?.start();
     this.#socket.resume();
   }
@@ -679,37 +626,6 @@ export class Connection {
     this.#writeRaw(...encodeFrame({ kind, payload }));
   }
 
-  /** Sends each item of a handler's stream as a REPLY with the STREAM flag, then a final REPLY. */
-  async #writeStream(id: number, items: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
-    try {
-      for await (const item of items) {
-        if (this.#state !== 'ready') return;
-        const e = this.#payloads.encode(item);
-        await this.#writeValue(FrameKind.REPLY, e, id, FrameFlags.STREAM);
-      }
-      this.#writeReply(id, undefined);
-    } catch (err) {
-      this.#writeError(id, err);
-    }
-  }
-
-  #writeReply(id: number, reply: unknown): void {
-    if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
-    try {
-      const e = this.#payloads.encode(reply);
-      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, e.payload);
-      else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
-    } catch (err) {
-      this.#writeError(id, err);
-    }
-  }
-
-  #writeError(id: number, err: unknown): void {
-    if (this.#state !== 'ready') return;
-    const payload = JSON.stringify(errorPayload(err, this.#settings.sendErrorStacks));
-    this.#writeRaw(...encodeFrame({ kind: FrameKind.ERROR, id, payload }));
-  }
-
   // ---- lifecycle -----------------------------------------------------------
 
   #useBinary(): void {
@@ -755,22 +671,7 @@ export class Connection {
       deliver: (value, type, known, reply) => {
         this.#deliver(value, meta(type, known), 0, reply);
       },
-      handle: (value, type, known) => {
-        let result: unknown;
-        try {
-          result = this.#host.onRequest(this, value, meta(type, known), this.#abort.signal);
-        } catch (err) {
-          result = Promise.reject(toError(err));
-        }
-        if (result === NO_HANDLER) return undefined;
-        // Counts against maxPendingRequests like binary requests: reads pause when saturated.
-        this.#handlerStarted();
-        const settled = Promise.resolve(result).finally(() => {
-          this.counters.requestsHandled++;
-          this.#handlerDone();
-        });
-        return { result: settled };
-      },
+      handle: (value, type, known) => this.#responder.serveLine(value, meta(type, known)),
     };
   }
 
@@ -868,15 +769,5 @@ export class Connection {
   /** The hello the peer sent (binary connections). */
   get peerHello(): Hello | undefined {
     return this.#handshake.peer;
-  }
-}
-
-/** True for a promise or any other object with a `then` method (what `await` would wait for). */
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return false;
-  try {
-    return typeof (v as { then?: unknown }).then === 'function';
-  } catch {
-    return true; // a `then` getter that throws: Promise.resolve() turns that into a rejection, answered as an error
   }
 }
