@@ -17,13 +17,11 @@ import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.j
 import { FrameDecoder } from './frame-decoder.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
-import { LineDecoder, encodeLine } from './line-decoder.js';
+import { LinesPeer } from './lines-peer.js';
 import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { PendingRequests } from './pending-requests.js';
 import { remoteError } from './remote-error.js';
-import { type SockhopChannel, SockhopPeer } from './sockhop-peer.js';
 import { MessageIterator } from './message-iterator.js';
-import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, RemoteFunctions } from './remote-functions.js';
 import { PayloadCodec } from './payload-codec.js';
@@ -67,9 +65,7 @@ export class Connection {
   #state: State;
   #protocol: Protocol | undefined;
   #frames: FrameDecoder | undefined;
-  #lines: LineDecoder | undefined;
-  #sockhop: SockhopPeer | undefined;
-  #jsonRpc: JsonRpcPeer | undefined;
+  #lines: LinesPeer | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #handshake: Handshake;
   /** What this connection counted (see `stats()` on Session and Client). */
@@ -127,7 +123,7 @@ export class Connection {
       this.#heartbeat = new Heartbeat(
         {
           sendPing: () => {
-            if (this.#sockhop !== undefined) this.#writeLine(this.#sockhop.ping()).catch(() => undefined);
+            if (this.#lines?.sockhop !== undefined) this.#lines.ping();
             else this.#writeControl(FrameKind.PING);
           },
           onDead: (n) => {
@@ -251,7 +247,7 @@ export class Connection {
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const dialect = this.#sockhop ?? this.#jsonRpc;
+    const dialect = this.#lines?.requests;
     if (dialect !== undefined && this.#state === 'ready') {
       this.counters.requestsSent++;
       return dialect.request(value, options);
@@ -280,9 +276,10 @@ export class Connection {
    */
   requestStream(value: unknown, options: RequestOptions = {}): AsyncIterableIterator<unknown> {
     const it = new MessageIterator<unknown>(STREAM_BUFFER, () => undefined);
-    if (this.#sockhop !== undefined && this.#state === 'ready') {
+    const sockhop = this.#lines?.sockhop;
+    if (sockhop !== undefined && this.#state === 'ready') {
       this.counters.requestsSent++;
-      this.#sockhop.requestStream(value, it, options);
+      sockhop.requestStream(value, it, options);
       return it;
     }
     const refusal = this.#refuseSend() ?? this.#bufferFull() ?? (this.#protocol === 'lines' ? new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests') : undefined);
@@ -383,7 +380,7 @@ export class Connection {
       }
     }
     if (this.#frames !== undefined) this.#receiveFrames(chunk, this.#frames);
-    else if (this.#lines !== undefined) this.#receiveLines(chunk, this.#lines);
+    else if (this.#lines !== undefined) this.#lines.receive(chunk);
   };
 
   #receiveFrames(chunk: Buffer, decoder: FrameDecoder): void {
@@ -422,57 +419,6 @@ export class Connection {
         this.#protocolError(err);
         return;
       }
-    }
-  }
-
-  #receiveLines(chunk: Buffer, decoder: LineDecoder): void {
-    let results;
-    try {
-      results = decoder.push(chunk);
-    } catch (err) {
-      this.#protocolError(err);
-      return;
-    }
-    for (const r of results) {
-      if (this.#state !== 'ready') return;
-      if (r.ok && this.#sockhop !== undefined) {
-        this.#receiveSockhop(r.value, this.#sockhop);
-      } else if (r.ok && this.#jsonRpc?.receive(r.value) === true) {
-        // a JSON-RPC request, notification or response: handled
-      } else if (r.ok) {
-        this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
-      } else {
-        debug('lines peer sent invalid JSON: %s', r.error.message);
-        this.counters.decodeErrors++;
-        if (this.#settings.invalidLines === 'close') {
-          this.#protocolError(r.error);
-          return;
-        }
-        if (this.#jsonRpc !== undefined) {
-          this.#writeRaw(encodeLine(JsonRpcPeer.parseError(r.error.message), this.#settings.sendTerminator));
-          continue;
-        }
-        this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
-      }
-    }
-  }
-
-  #receiveSockhop(line: unknown, peer: SockhopPeer): void {
-    this.#heartbeat?.alive();
-    try {
-      peer.receive(line);
-    } catch (err) {
-      const error = err instanceof HopwireError ? err : new HopwireError(ErrorCode.DECODE, String(err), { cause: err });
-      debug('sockhop peer sent a line hopwire cannot use: %s', error.message);
-      this.#writeLine({ type: 'SockhopError', data: { message: error.message, code: error.code } }).catch(() => undefined);
-    }
-  }
-
-  #writeLine(obj: unknown): Promise<void> {
-    try {
-      return this.#write([encodeLine(obj, this.#settings.sendTerminator)]);
-    } catch (err) {
-      return Promise.reject(toError(err));
     }
   }
 
@@ -649,30 +595,28 @@ export class Connection {
       return;
     }
     this.#protocol = 'lines';
-    this.#lines = new LineDecoder({ terminator: this.#settings.receiveTerminator, maxLineBytes: this.#settings.maxLineBytes });
-    if (this.#settings.envelope === 'sockhop') this.#sockhop = new SockhopPeer(this.#linesChannel());
-    else if (this.#settings.jsonRpc) this.#jsonRpc = new JsonRpcPeer(this.#linesChannel());
+    this.#lines = new LinesPeer(
+      {
+        pending: this.#pending,
+        signal: this.#abort.signal,
+        isReady: () => this.#state === 'ready',
+        refuseSend: () => this.#refuseSend(),
+        alive: () => {
+          this.#heartbeat?.alive();
+        },
+        deliver: (value, meta, reply) => {
+          this.#deliver(value, meta, 0, reply);
+        },
+        handle: (value, meta) => this.#responder.serveLine(value, meta),
+        protocolError: (err) => {
+          this.#protocolError(err);
+        },
+      },
+      this.#settings,
+      this.#writer,
+      this.counters,
+    );
     this.#becomeReady();
-  }
-
-  /** What the lines dialects (sockhop envelope, JSON-RPC) need from this connection. */
-  #linesChannel(): SockhopChannel {
-    const meta = (type: string, known: boolean): ReceiveMeta => ({ type, known, unknownTypes: [], protocol: 'lines' });
-    return {
-      codec: this.#settings.codec,
-      pending: this.#pending,
-      requestTimeout: this.#settings.requestTimeout,
-      signal: this.#abort.signal,
-      // Rejects once the connection is going: a streaming handler's loop stops there.
-      writeLine: (obj) => {
-        const refusal = this.#refuseSend();
-        return refusal === undefined ? this.#writeLine(obj) : Promise.reject(refusal);
-      },
-      deliver: (value, type, known, reply) => {
-        this.#deliver(value, meta(type, known), 0, reply);
-      },
-      handle: (value, type, known) => this.#responder.serveLine(value, meta(type, known)),
-    };
   }
 
   #becomeReady(): void {
@@ -680,7 +624,7 @@ export class Connection {
     this.#state = 'ready';
     if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#payloads.useMsgpack();
     this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
-    if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
+    if (this.#protocol === 'binary' || this.#lines?.sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
     if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'ready' });
     try {
@@ -719,7 +663,7 @@ export class Connection {
       if (!this.#handshake.magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
       this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: goodbyeReason.slice(0, 500) }));
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
-      this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
+      this.#lines?.writeError(error);
     }
     this.#pending.rejectAll(this.#goneError());
     this.#abort.abort();
