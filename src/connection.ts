@@ -15,6 +15,7 @@ import { debug } from './debug.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { goodbyeInfo, goodbyePayload } from './goodbye.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LinesPeer } from './lines-peer.js';
@@ -471,18 +472,7 @@ export class Connection {
   }
 
   #onGoodbye(frame: Frame): void {
-    let message = 'the peer said goodbye';
-    let error: HopwireError | undefined;
-    try {
-      const data = JSON.parse(frame.payload.toString('utf8')) as { code?: unknown; reason?: unknown };
-      if (typeof data.reason === 'string') message = `the peer said goodbye: ${data.reason.slice(0, 500)}`;
-      if (data.code === ErrorCode.VERSION || data.code === ErrorCode.AUTH || data.code === ErrorCode.PROTOCOL) {
-        error = new HopwireError(data.code, message);
-      }
-    } catch {
-      // a goodbye without a readable reason is still a goodbye
-    }
-    this.#shutdown({ reason: error === undefined ? 'remote-closed' : 'protocol-error', message, ...(error ? { error } : {}) }, false);
+    this.#shutdown(goodbyeInfo(frame.payload), false);
   }
 
   #onMessage(frame: Frame): void {
@@ -659,9 +649,8 @@ export class Connection {
     this.#heartbeat?.stop();
     this.#clearTimer();
     if (sayGoodbye && this.#protocol === 'binary' && wasReady) {
-      const code = error?.code ?? 'closed';
       if (!this.#handshake.magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
-      this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: goodbyeReason.slice(0, 500) }));
+      this.#writeControl(FrameKind.GOODBYE, goodbyePayload(error?.code ?? 'closed', goodbyeReason));
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
       this.#lines?.writeError(error);
     }
