@@ -21,7 +21,7 @@ import { Heartbeat } from './heartbeat.js';
 import { LinesPeer } from './lines-peer.js';
 import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { PendingRequests } from './pending-requests.js';
-import { remoteError } from './remote-error.js';
+import { Replies } from './replies.js';
 import { MessageIterator } from './message-iterator.js';
 import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, RemoteFunctions } from './remote-functions.js';
@@ -76,8 +76,7 @@ export class Connection {
   readonly #writer: SocketWriter;
   readonly #functions: RemoteFunctions;
   readonly #payloads: PayloadCodec;
-  /** Requests answered with a stream: their items go here. */
-  readonly #streams = new Map<number, MessageIterator<unknown>>();
+  readonly #replies: Replies;
   readonly #responder: Responder;
   #info: DisconnectInfo | undefined;
 
@@ -100,6 +99,7 @@ export class Connection {
     this.#writer = new SocketWriter(socket, this.counters);
     this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
     this.#payloads = new PayloadCodec(settings, this.#functions, (call) => this.requestEncoded(call));
+    this.#replies = new Replies(this.#pending, this.#payloads, this.counters);
     this.#responder = new Responder(
       {
         isReady: () => this.#state === 'ready',
@@ -298,17 +298,7 @@ export class Connection {
       return it;
     }
     const { id, promise } = entry;
-    this.#streams.set(id, it);
-    promise.then(
-      () => {
-        this.#streams.delete(id);
-        it.end();
-      },
-      (err: unknown) => {
-        this.#streams.delete(id);
-        it.fail(toError(err));
-      },
-    );
+    this.#replies.stream(id, promise, it);
     this.counters.requestsSent++;
     this.#writeValue(FrameKind.REQUEST, e, id, FrameFlags.STREAM).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return it;
@@ -437,11 +427,10 @@ export class Connection {
         this.#responder.serve(frame);
         return;
       case FrameKind.REPLY:
-        this.#onReply(frame);
+        this.#replies.reply(frame);
         return;
       case FrameKind.ERROR:
-        if (this.#pending.reject(frame.id, remoteError(frame.payload))) this.counters.requestsFailed++;
-        else debug('error reply for unknown request %d dropped', frame.id);
+        this.#replies.error(frame);
         return;
       case FrameKind.PING:
         this.#writeControl(FrameKind.PONG);
@@ -479,27 +468,6 @@ export class Connection {
     const d = this.#payloads.decode(frame);
     this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
     if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
-  }
-
-  #onReply(frame: Frame): void {
-    if (!this.#pending.has(frame.id)) {
-      debug('reply for unknown request %d dropped', frame.id);
-      return;
-    }
-    let value: unknown;
-    try {
-      value = this.#payloads.decode(frame).value;
-    } catch (err) {
-      this.#pending.reject(frame.id, err as Error);
-      throw err;
-    }
-    const stream = this.#streams.get(frame.id);
-    if (stream !== undefined && (frame.flags & FrameFlags.STREAM) !== 0) {
-      stream.push(value);
-      return;
-    }
-    if (stream !== undefined && value !== undefined) stream.push(value); // the last item, if the final reply has one
-    if (this.#pending.resolve(frame.id, value)) this.counters.requestsAnswered++;
   }
 
   /** The request handlers are down to half of `maxPendingRequests`: the frames held back first, then reads again. */
