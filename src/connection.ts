@@ -1,7 +1,14 @@
 /**
- * One socket, for both sides: framing detection, the hello, write batching,
- * heartbeat, the pending-request table and teardown. {@link Session} (server
- * side) and {@link Client} hold one each and add only what differs.
+ * One socket, for both sides: framing detection, the hello, the frame loop,
+ * sending, heartbeat and teardown. {@link Session} (server side) and
+ * {@link Client} hold one each and add only what differs.
+ *
+ * The connection owns the socket and the state; the other jobs are
+ * collaborators in files of their own, each behind a small interface:
+ * `responder.ts` answers the peer's requests, `replies.ts` settles this
+ * side's, `payload-codec.ts` turns values into payloads and back,
+ * `lines-peer.ts` is the JSON-lines side and `socket-writer.ts` batches
+ * writes.
  *
  * A connection never throws at its owner and never emits `'error'`: whatever
  * the peer sends, the worst outcome is a closed connection whose
