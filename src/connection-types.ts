@@ -16,9 +16,13 @@ export const NO_HANDLER: unique symbol = Symbol('no handler');
 
 /** What comes with each received value. */
 export interface ReceiveMeta {
+  /** The sender's type name of the value (`''` for plain values). */
   readonly type: string;
+  /** Whether `type` is registered here (so the value is a real instance). */
   readonly known: boolean;
+  /** Type names inside the value that are not registered here. */
   readonly unknownTypes: readonly string[];
+  /** The framing of the connection it came on. */
   readonly protocol: Protocol;
 }
 
