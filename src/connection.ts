@@ -1,7 +1,14 @@
 /**
- * One socket, for both sides: framing detection, the hello, write batching,
- * heartbeat, the pending-request table and teardown. {@link Session} (server
- * side) and {@link Client} hold one each and add only what differs.
+ * One socket, for both sides: framing detection, the hello, the frame loop,
+ * sending, heartbeat and teardown. {@link Session} (server side) and
+ * {@link Client} hold one each and add only what differs.
+ *
+ * The connection owns the socket and the state; the other jobs are
+ * collaborators in files of their own, each behind a small interface:
+ * `responder.ts` answers the peer's requests, `replies.ts` settles this
+ * side's, `payload-codec.ts` turns values into payloads and back,
+ * `lines-peer.ts` is the JSON-lines side and `socket-writer.ts` batches
+ * writes.
  *
  * A connection never throws at its owner and never emits `'error'`: whatever
  * the peer sends, the worst outcome is a closed connection whose
@@ -10,23 +17,23 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { DecodedValue, EncodedValue } from './codec.js';
-import type { MsgpackCodec } from './codec-msgpack.js';
+import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, MAGIC, encodeFrame } from './frame.js';
-import { FrameDecoder, payloadText } from './frame-decoder.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { goodbyeInfo, goodbyePayload } from './goodbye.js';
 import { Handshake, type Hello, MSGPACK_CAP } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
-import { LineDecoder, encodeLine } from './line-decoder.js';
-import type { ResolvedCommon } from './options.js';
+import { LinesPeer } from './lines-peer.js';
+import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { PendingRequests } from './pending-requests.js';
-import { errorPayload, remoteError } from './remote-error.js';
-import { type SockhopChannel, SockhopPeer, isStream } from './sockhop-peer.js';
+import { Replies } from './replies.js';
 import { MessageIterator } from './message-iterator.js';
-import { JsonRpcPeer } from './json-rpc.js';
 import { SocketWriter } from './socket-writer.js';
-import { type AnyFunction, FN_CALL_TYPE, RemoteFunctions } from './remote-functions.js';
+import { type AnyFunction, RemoteFunctions } from './remote-functions.js';
+import { PayloadCodec } from './payload-codec.js';
+import { Responder } from './responder.js';
 import { encodeLinesMessage, frameOf, payloadFlags } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
@@ -51,51 +58,6 @@ export const frameChannel = channel('hopwire:frame');
 /** See {@link frameChannel}. */
 export const connectionChannel = channel('hopwire:connection');
 
-/** Returned by {@link ConnectionHost.onRequest} when no handler is installed. */
-export const NO_HANDLER: unique symbol = Symbol('no handler');
-
-/** What comes with each received value. */
-export interface ReceiveMeta {
-  readonly type: string;
-  readonly known: boolean;
-  readonly unknownTypes: readonly string[];
-  readonly protocol: Protocol;
-}
-
-/** The owner of a connection: a Session or a Client. */
-export interface ConnectionHost {
-  /** The handshake is done (or the framing detected); the connection can send. */
-  onReady(conn: Connection): void;
-  /**
-   * A message arrived; `seq` is non-zero when the sender asked for an ACK
-   * (sent once this returns); `reply`, when given, is how to answer it (a
-   * sockhop remote callback).
-   */
-  onMessage(conn: Connection, value: unknown, meta: ReceiveMeta, seq: number, reply?: (value: unknown) => Promise<void>): void;
-  /** The peer acknowledged the MESSAGE with this id. */
-  onAck?(conn: Connection, seq: number): void;
-  /** A request arrived: return the reply (or a promise of it), or {@link NO_HANDLER}. */
-  onRequest(conn: Connection, value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown;
-  /** The connection ended; called exactly once. */
-  onClose(conn: Connection, info: DisconnectInfo): void;
-  /** A listener of the owner threw; the owner decides where that goes. */
-  onListenerError(conn: Connection, err: unknown): void;
-}
-
-/** Connection settings beyond the common options. */
-export interface ConnectionSettings extends ResolvedCommon {
-  /** Which side of the hello this connection is. */
-  readonly role: 'client' | 'server';
-  /** Framing: a server may detect it from the first byte. */
-  readonly framing: Protocol | 'auto';
-  /** Server side, `'auto'` framing: silence for this long means a lines peer. */
-  readonly detectTimeout: number;
-  /** Server side: refuse lines peers. */
-  readonly refuseLines?: boolean;
-  /** Client side: the identity announced in the hello. */
-  readonly identity?: string;
-}
-
 type State = 'detecting' | 'handshaking' | 'ready' | 'closing' | 'closed';
 
 /** One socket speaking hopwire frames or JSON lines. */
@@ -111,9 +73,7 @@ export class Connection {
   #state: State;
   #protocol: Protocol | undefined;
   #frames: FrameDecoder | undefined;
-  #lines: LineDecoder | undefined;
-  #sockhop: SockhopPeer | undefined;
-  #jsonRpc: JsonRpcPeer | undefined;
+  #lines: LinesPeer | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #handshake: Handshake;
   /** What this connection counted (see `stats()` on Session and Client). */
@@ -122,14 +82,10 @@ export class Connection {
   lastActivity = Date.now();
   readonly #writer: SocketWriter;
   readonly #functions: RemoteFunctions;
-  /** Requests answered with a stream: their items go here. */
-  readonly #streams = new Map<number, MessageIterator<unknown>>();
-  #incoming = 0;
-  /** Reads are paused because `maxPendingRequests` handlers are running. */
-  #saturated = false;
+  readonly #payloads: PayloadCodec;
+  readonly #replies: Replies;
+  readonly #responder: Responder;
   #info: DisconnectInfo | undefined;
-  /** Set when both hellos asked for MessagePack payloads. */
-  #msgpack: MsgpackCodec | undefined;
 
   /**
    * @param socket - a connected socket
@@ -149,12 +105,33 @@ export class Connection {
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#writer = new SocketWriter(socket, this.counters);
     this.#functions = new RemoteFunctions(settings.maxRemoteFunctions);
+    this.#payloads = new PayloadCodec(settings, this.#functions, (call) => this.requestEncoded(call));
+    this.#replies = new Replies(this.#pending, this.#payloads, this.counters);
+    this.#responder = new Responder(
+      {
+        isReady: () => this.#state === 'ready',
+        handle: (value, meta) => this.#host.onRequest(this, value, meta, this.#abort.signal),
+        writeValue: (kind, e, id, flags) => this.#writeValue(kind, e, id, flags),
+        pauseReads: () => {
+          this.#socket.pause();
+          // The peer is not the slow one: its pongs wait unread, so do not count them as missed.
+          this.#heartbeat?.stop();
+        },
+        resumeReads: () => {
+          this.#resumeReads();
+        },
+      },
+      settings,
+      this.#writer,
+      this.#payloads,
+      this.counters,
+    );
     this.#handshake = new Handshake({ role: settings.role, identity: settings.identity, secret: settings.secret, caps: settings.msgpack === undefined ? [] : [MSGPACK_CAP] });
     if (settings.ping !== false) {
       this.#heartbeat = new Heartbeat(
         {
           sendPing: () => {
-            if (this.#sockhop !== undefined) this.#writeLine(this.#sockhop.ping()).catch(() => undefined);
+            if (this.#lines?.sockhop !== undefined) this.#lines.ping();
             else this.#writeControl(FrameKind.PING);
           },
           onDead: (n) => {
@@ -190,7 +167,7 @@ export class Connection {
 
   /** The payload format agreed in the hello; `'json'` before it and for JSON-lines peers. */
   get payloadFormat(): PayloadFormat {
-    return this.#msgpack === undefined ? 'json' : 'msgpack';
+    return this.#payloads.format;
   }
 
   /** True between the end of the hello and the start of closing. */
@@ -243,7 +220,7 @@ export class Connection {
         this.counters.messagesOut++;
         return this.#write(parts);
       }
-      const e = this.#encode(value, this.#export);
+      const e = this.#payloads.encode(value);
       this.counters.messagesOut++;
       return this.#writeValue(FrameKind.MESSAGE, e, 0, 0);
     } catch (err) {
@@ -264,7 +241,7 @@ export class Connection {
    * writes it. `Server.sendAll` uses this to encode once per framing.
    */
   encodeMessage(value: unknown): Buffer[] {
-    if (this.#protocol !== 'lines') return frameOf(FrameKind.MESSAGE, this.#encode(value, this.#export));
+    if (this.#protocol !== 'lines') return frameOf(FrameKind.MESSAGE, this.#payloads.encode(value));
     return [encodeLinesMessage(this.#settings, value)];
   }
 
@@ -278,7 +255,7 @@ export class Connection {
 
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const dialect = this.#sockhop ?? this.#jsonRpc;
+    const dialect = this.#lines?.requests;
     if (dialect !== undefined && this.#state === 'ready') {
       this.counters.requestsSent++;
       return dialect.request(value, options);
@@ -286,7 +263,7 @@ export class Connection {
     let encoded: EncodedValue<string | Buffer>;
     let ids: readonly number[];
     try {
-      ({ result: encoded, ids } = this.#functions.collect(this.#encode, value));
+      ({ result: encoded, ids } = this.#functions.collect(this.#payloads.encode, value));
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -307,9 +284,10 @@ export class Connection {
    */
   requestStream(value: unknown, options: RequestOptions = {}): AsyncIterableIterator<unknown> {
     const it = new MessageIterator<unknown>(STREAM_BUFFER, () => undefined);
-    if (this.#sockhop !== undefined && this.#state === 'ready') {
+    const sockhop = this.#lines?.sockhop;
+    if (sockhop !== undefined && this.#state === 'ready') {
       this.counters.requestsSent++;
-      this.#sockhop.requestStream(value, it, options);
+      sockhop.requestStream(value, it, options);
       return it;
     }
     const refusal = this.#refuseSend() ?? this.#bufferFull() ?? (this.#protocol === 'lines' ? new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests') : undefined);
@@ -320,24 +298,14 @@ export class Connection {
     let e: EncodedValue<string | Buffer>;
     let entry: { id: number; promise: Promise<unknown> };
     try {
-      e = this.#encode(value, this.#export);
+      e = this.#payloads.encode(value);
       entry = this.#pending.add(options.timeout ?? this.#settings.requestTimeout, options.signal);
     } catch (err) {
       it.fail(toError(err));
       return it;
     }
     const { id, promise } = entry;
-    this.#streams.set(id, it);
-    promise.then(
-      () => {
-        this.#streams.delete(id);
-        it.end();
-      },
-      (err: unknown) => {
-        this.#streams.delete(id);
-        it.fail(toError(err));
-      },
-    );
+    this.#replies.stream(id, promise, it);
     this.counters.requestsSent++;
     this.#writeValue(FrameKind.REQUEST, e, id, FrameFlags.STREAM).catch((err: unknown) => this.#pending.reject(id, toError(err)));
     return it;
@@ -352,42 +320,6 @@ export class Connection {
   get heldFunctions(): number {
     return this.#functions.size;
   }
-
-  readonly #export = (fn: AnyFunction): number => this.#functions.export(fn);
-
-  /**
-   * Encodes a value in the payload format agreed in the hello. A function
-   * made once, so `request()` can hand it to `RemoteFunctions.collect`.
-   */
-  readonly #encode = (value: unknown, functions: (fn: AnyFunction) => number): EncodedValue<string | Buffer> => {
-    const m = this.#msgpack;
-    return m === undefined ? this.#settings.codec.encode(value, functions) : m.encode(value, functions);
-  };
-
-  /**
-   * Decodes a MESSAGE, REQUEST or REPLY payload, JSON or (with the MSGPACK
-   * flag, once agreed in the hello) MessagePack.
-   *
-   * @throws HopwireError `ERR_DECODE`, or `ERR_PROTOCOL` for MessagePack that was not agreed
-   */
-  #decode(frame: Frame): DecodedValue {
-    const tagged = (frame.flags & FrameFlags.TAGGED) !== 0;
-    if ((frame.flags & FrameFlags.MSGPACK) === 0) return this.#settings.codec.decode(frame.type, payloadText(frame), frame.attachments, tagged, this.#import);
-    const m = this.#msgpack;
-    if (m === undefined) throw new HopwireError(ErrorCode.PROTOCOL, 'the peer sent a MessagePack payload, which the hello did not agree on');
-    return m.decode(frame.type, frame.payload, frame.attachments, tagged, this.#import);
-  }
-
-  /** A stand-in for a function the peer sent: calling it runs the original on the peer. */
-  readonly #import = (id: number) => (...args: unknown[]): Promise<unknown> => {
-    let call: EncodedValue<string | Buffer>;
-    try {
-      call = { ...this.#encode({ f: id, a: args }, this.#export), type: FN_CALL_TYPE };
-    } catch (err) {
-      return Promise.reject(toError(err));
-    }
-    return this.requestEncoded(call);
-  };
 
   /** Sends an already encoded request (JSON, or MessagePack when agreed); resolves with the reply. */
   requestEncoded(encoded: EncodedValue<string | Buffer>, options: RequestOptions = {}): Promise<unknown> {
@@ -446,7 +378,7 @@ export class Connection {
       }
     }
     if (this.#frames !== undefined) this.#receiveFrames(chunk, this.#frames);
-    else if (this.#lines !== undefined) this.#receiveLines(chunk, this.#lines);
+    else if (this.#lines !== undefined) this.#lines.receive(chunk);
   };
 
   #receiveFrames(chunk: Buffer, decoder: FrameDecoder): void {
@@ -468,7 +400,7 @@ export class Connection {
    * paused too) until handlers finish — a flood is held back, never refused.
    */
   #drainFrames(decoder: FrameDecoder): void {
-    while (!this.#saturated) {
+    while (!this.#responder.saturated) {
       if (this.#state === 'closing' || this.#state === 'closed') return;
       let frame: Frame | undefined;
       try {
@@ -488,57 +420,6 @@ export class Connection {
     }
   }
 
-  #receiveLines(chunk: Buffer, decoder: LineDecoder): void {
-    let results;
-    try {
-      results = decoder.push(chunk);
-    } catch (err) {
-      this.#protocolError(err);
-      return;
-    }
-    for (const r of results) {
-      if (this.#state !== 'ready') return;
-      if (r.ok && this.#sockhop !== undefined) {
-        this.#receiveSockhop(r.value, this.#sockhop);
-      } else if (r.ok && this.#jsonRpc?.receive(r.value) === true) {
-        // a JSON-RPC request, notification or response: handled
-      } else if (r.ok) {
-        this.#deliver(r.value, { type: '', known: false, unknownTypes: [], protocol: 'lines' }, 0);
-      } else {
-        debug('lines peer sent invalid JSON: %s', r.error.message);
-        this.counters.decodeErrors++;
-        if (this.#settings.invalidLines === 'close') {
-          this.#protocolError(r.error);
-          return;
-        }
-        if (this.#jsonRpc !== undefined) {
-          this.#writeRaw(encodeLine(JsonRpcPeer.parseError(r.error.message), this.#settings.sendTerminator));
-          continue;
-        }
-        this.#writeRaw(encodeLine({ error: r.error.message, code: r.error.code }, this.#settings.sendTerminator));
-      }
-    }
-  }
-
-  #receiveSockhop(line: unknown, peer: SockhopPeer): void {
-    this.#heartbeat?.alive();
-    try {
-      peer.receive(line);
-    } catch (err) {
-      const error = err instanceof HopwireError ? err : new HopwireError(ErrorCode.DECODE, String(err), { cause: err });
-      debug('sockhop peer sent a line hopwire cannot use: %s', error.message);
-      this.#writeLine({ type: 'SockhopError', data: { message: error.message, code: error.code } }).catch(() => undefined);
-    }
-  }
-
-  #writeLine(obj: unknown): Promise<void> {
-    try {
-      return this.#write([encodeLine(obj, this.#settings.sendTerminator)]);
-    } catch (err) {
-      return Promise.reject(toError(err));
-    }
-  }
-
   #onFrame(frame: Frame): void {
     if (this.#state === 'handshaking') {
       if (frame.kind === FrameKind.GOODBYE) this.#onGoodbye(frame);
@@ -550,14 +431,13 @@ export class Connection {
         this.#onMessage(frame);
         return;
       case FrameKind.REQUEST:
-        this.#onRequest(frame);
+        this.#responder.serve(frame);
         return;
       case FrameKind.REPLY:
-        this.#onReply(frame);
+        this.#replies.reply(frame);
         return;
       case FrameKind.ERROR:
-        if (this.#pending.reject(frame.id, remoteError(frame.payload))) this.counters.requestsFailed++;
-        else debug('error reply for unknown request %d dropped', frame.id);
+        this.#replies.error(frame);
         return;
       case FrameKind.PING:
         this.#writeControl(FrameKind.PONG);
@@ -588,129 +468,19 @@ export class Connection {
   }
 
   #onGoodbye(frame: Frame): void {
-    let message = 'the peer said goodbye';
-    let error: HopwireError | undefined;
-    try {
-      const data = JSON.parse(frame.payload.toString('utf8')) as { code?: unknown; reason?: unknown };
-      if (typeof data.reason === 'string') message = `the peer said goodbye: ${data.reason.slice(0, 500)}`;
-      if (data.code === ErrorCode.VERSION || data.code === ErrorCode.AUTH || data.code === ErrorCode.PROTOCOL) {
-        error = new HopwireError(data.code, message);
-      }
-    } catch {
-      // a goodbye without a readable reason is still a goodbye
-    }
-    this.#shutdown({ reason: error === undefined ? 'remote-closed' : 'protocol-error', message, ...(error ? { error } : {}) }, false);
+    this.#shutdown(goodbyeInfo(frame.payload), false);
   }
 
   #onMessage(frame: Frame): void {
-    const d = this.#decode(frame);
+    const d = this.#payloads.decode(frame);
     this.#deliver(d.value, { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' }, frame.id);
     if (frame.id !== 0 && this.#state === 'ready') this.#writeRaw(...encodeFrame({ kind: FrameKind.ACK, id: frame.id }));
   }
 
-  #onReply(frame: Frame): void {
-    if (!this.#pending.has(frame.id)) {
-      debug('reply for unknown request %d dropped', frame.id);
-      return;
-    }
-    let value: unknown;
-    try {
-      value = this.#decode(frame).value;
-    } catch (err) {
-      this.#pending.reject(frame.id, err as Error);
-      throw err;
-    }
-    const stream = this.#streams.get(frame.id);
-    if (stream !== undefined && (frame.flags & FrameFlags.STREAM) !== 0) {
-      stream.push(value);
-      return;
-    }
-    if (stream !== undefined && value !== undefined) stream.push(value); // the last item, if the final reply has one
-    if (this.#pending.resolve(frame.id, value)) this.counters.requestsAnswered++;
-  }
-
-  #onRequest(frame: Frame): void {
-    const id = frame.id;
-    const d = this.#decode(frame);
-    if (this.#incoming >= this.#settings.maxPendingRequests) {
-      this.#writeError(id, new HopwireError(ErrorCode.TOO_MANY_PENDING, `more than ${this.#settings.maxPendingRequests} requests in progress`));
-      return;
-    }
-    const meta: ReceiveMeta = { type: d.type, known: d.known, unknownTypes: d.unknownTypes, protocol: 'binary' };
-    let result: unknown;
-    try {
-      result = d.type === FN_CALL_TYPE && !d.known ? this.#callFunction(d.value) : this.#host.onRequest(this, d.value, meta, this.#abort.signal);
-    } catch (err) {
-      this.counters.requestsHandled++;
-      this.#writeError(id, err);
-      return;
-    }
-    if (result === NO_HANDLER) {
-      this.#writeError(id, new HopwireError(ErrorCode.NO_HANDLER, 'the peer has no request handler'));
-      return;
-    }
-    const wantsStream = (frame.flags & FrameFlags.STREAM) !== 0;
-    if (!isThenable(result)) {
-      // A handler that answered at once: no promise, no closures, the reply joins this tick's batch.
-      this.counters.requestsHandled++;
-      this.#answer(id, result, wantsStream);
-      return;
-    }
-    this.#handlerStarted();
-    Promise.resolve(result).then(
-      (reply) => {
-        this.#handlerDone();
-        this.counters.requestsHandled++;
-        this.#answer(id, reply, wantsStream);
-      },
-      (err: unknown) => {
-        this.#handlerDone();
-        this.counters.requestsHandled++;
-        this.#writeError(id, err);
-      },
-    );
-  }
-
-  /** Writes what a request handler answered: a reply, or the items of a stream. */
-  #answer(id: number, reply: unknown, wantsStream: boolean): void {
-    if (!isStream(reply)) this.#writeReply(id, reply);
-    else if (wantsStream) void this.#writeStream(id, reply);
-    else this.#writeError(id, new HopwireError(ErrorCode.UNSUPPORTED, 'the handler answered with a stream: call requestStream() for it'));
-  }
-
-  /** The peer calls a function this side sent. */
-  #callFunction(call: unknown): unknown {
-    const { f, a } = (typeof call === 'object' && call !== null ? call : {}) as { f?: unknown; a?: unknown };
-    if (typeof f !== 'number' || !Array.isArray(a)) throw new HopwireError(ErrorCode.DECODE, 'malformed function call');
-    return this.#functions.call(f, a);
-  }
-
-  /**
-   * Counts a running request handler. At `maxPendingRequests` running, the
-   * socket stops reading: a peer that sends requests faster than the
-   * handlers finish is held back by TCP instead of growing this process.
-   */
-  #handlerStarted(): void {
-    this.#incoming++;
-    if (this.#incoming >= this.#settings.maxPendingRequests && !this.#saturated) {
-      debug('%d request handlers running: pausing reads', this.#incoming);
-      this.#saturated = true;
-      this.#socket.pause();
-      // The peer is not the slow one: its pongs wait unread, so do not count them as missed.
-      this.#heartbeat?.stop();
-    }
-  }
-
-  #stillBusy(): boolean {
-    return this.#saturated || this.#state !== 'ready';
-  }
-
-  #handlerDone(): void {
-    this.#incoming--;
-    if (!this.#saturated || this.#incoming > this.#settings.maxPendingRequests / 2 || this.#state !== 'ready') return;
-    this.#saturated = false;
+  /** The request handlers are down to half of `maxPendingRequests`: the frames held back first, then reads again. */
+  #resumeReads(): void {
     if (this.#frames !== undefined) this.#drainFrames(this.#frames); // what was held back while saturated
-    if (this.#stillBusy()) return; // the held frames filled the handlers again, or closed the connection
+    if (this.#responder.saturated || this.#state !== 'ready') return; // the held frames filled the handlers again, or closed the connection
     this.#heartbeat?.start();
     this.#socket.resume();
   }
@@ -767,37 +537,6 @@ export class Connection {
     this.#writeRaw(...encodeFrame({ kind, payload }));
   }
 
-  /** Sends each item of a handler's stream as a REPLY with the STREAM flag, then a final REPLY. */
-  async #writeStream(id: number, items: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
-    try {
-      for await (const item of items) {
-        if (this.#state !== 'ready') return;
-        const e = this.#encode(item, this.#export);
-        await this.#writeValue(FrameKind.REPLY, e, id, FrameFlags.STREAM);
-      }
-      this.#writeReply(id, undefined);
-    } catch (err) {
-      this.#writeError(id, err);
-    }
-  }
-
-  #writeReply(id: number, reply: unknown): void {
-    if (this.#state !== 'ready') return; // the requester gets ERR_NOT_CONNECTED on its side
-    try {
-      const e = this.#encode(reply, this.#export);
-      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, e.payload);
-      else this.#writeRaw(...frameOf(FrameKind.REPLY, e, id));
-    } catch (err) {
-      this.#writeError(id, err);
-    }
-  }
-
-  #writeError(id: number, err: unknown): void {
-    if (this.#state !== 'ready') return;
-    const payload = JSON.stringify(errorPayload(err, this.#settings.sendErrorStacks));
-    this.#writeRaw(...encodeFrame({ kind: FrameKind.ERROR, id, payload }));
-  }
-
   // ---- lifecycle -----------------------------------------------------------
 
   #useBinary(): void {
@@ -821,53 +560,36 @@ export class Connection {
       return;
     }
     this.#protocol = 'lines';
-    this.#lines = new LineDecoder({ terminator: this.#settings.receiveTerminator, maxLineBytes: this.#settings.maxLineBytes });
-    if (this.#settings.envelope === 'sockhop') this.#sockhop = new SockhopPeer(this.#linesChannel());
-    else if (this.#settings.jsonRpc) this.#jsonRpc = new JsonRpcPeer(this.#linesChannel());
+    this.#lines = new LinesPeer(
+      {
+        pending: this.#pending,
+        signal: this.#abort.signal,
+        isReady: () => this.#state === 'ready',
+        refuseSend: () => this.#refuseSend(),
+        alive: () => {
+          this.#heartbeat?.alive();
+        },
+        deliver: (value, meta, reply) => {
+          this.#deliver(value, meta, 0, reply);
+        },
+        handle: (value, meta) => this.#responder.serveLine(value, meta),
+        protocolError: (err) => {
+          this.#protocolError(err);
+        },
+      },
+      this.#settings,
+      this.#writer,
+      this.counters,
+    );
     this.#becomeReady();
-  }
-
-  /** What the lines dialects (sockhop envelope, JSON-RPC) need from this connection. */
-  #linesChannel(): SockhopChannel {
-    const meta = (type: string, known: boolean): ReceiveMeta => ({ type, known, unknownTypes: [], protocol: 'lines' });
-    return {
-      codec: this.#settings.codec,
-      pending: this.#pending,
-      requestTimeout: this.#settings.requestTimeout,
-      signal: this.#abort.signal,
-      // Rejects once the connection is going: a streaming handler's loop stops there.
-      writeLine: (obj) => {
-        const refusal = this.#refuseSend();
-        return refusal === undefined ? this.#writeLine(obj) : Promise.reject(refusal);
-      },
-      deliver: (value, type, known, reply) => {
-        this.#deliver(value, meta(type, known), 0, reply);
-      },
-      handle: (value, type, known) => {
-        let result: unknown;
-        try {
-          result = this.#host.onRequest(this, value, meta(type, known), this.#abort.signal);
-        } catch (err) {
-          result = Promise.reject(toError(err));
-        }
-        if (result === NO_HANDLER) return undefined;
-        // Counts against maxPendingRequests like binary requests: reads pause when saturated.
-        this.#handlerStarted();
-        const settled = Promise.resolve(result).finally(() => {
-          this.counters.requestsHandled++;
-          this.#handlerDone();
-        });
-        return { result: settled };
-      },
-    };
   }
 
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
-    if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#msgpack = this.#settings.msgpack;
+    if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#payloads.useMsgpack();
     this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
-    if (this.#protocol === 'binary' || this.#sockhop !== undefined) this.#heartbeat?.start();
+    if (this.#protocol === 'binary' || this.#lines?.sockhop !== undefined) this.#heartbeat?.start();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
     if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'ready' });
     try {
@@ -902,11 +624,10 @@ export class Connection {
     this.#heartbeat?.stop();
     this.#clearTimer();
     if (sayGoodbye && this.#protocol === 'binary' && wasReady) {
-      const code = error?.code ?? 'closed';
       if (!this.#handshake.magicSent) this.#writeRaw(MAGIC); // the peer's decoder expects it before any frame
-      this.#writeControl(FrameKind.GOODBYE, JSON.stringify({ code, reason: goodbyeReason.slice(0, 500) }));
+      this.#writeControl(FrameKind.GOODBYE, goodbyePayload(error?.code ?? 'closed', goodbyeReason));
     } else if (sayGoodbye && this.#protocol === 'lines' && error !== undefined) {
-      this.#writeRaw(encodeLine({ error: error.message, code: error.code }, this.#settings.sendTerminator));
+      this.#lines?.writeError(error);
     }
     this.#pending.rejectAll(this.#goneError());
     this.#abort.abort();
@@ -956,15 +677,5 @@ export class Connection {
   /** The hello the peer sent (binary connections). */
   get peerHello(): Hello | undefined {
     return this.#handshake.peer;
-  }
-}
-
-/** True for a promise or any other object with a `then` method (what `await` would wait for). */
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return false;
-  try {
-    return typeof (v as { then?: unknown }).then === 'function';
-  } catch {
-    return true; // a `then` getter that throws: Promise.resolve() turns that into a rejection, answered as an error
   }
 }

@@ -19,7 +19,7 @@
  * @module
  */
 import type { Codec, EncodedValue, FunctionExporter } from './codec.js';
-import type { ReceiveMeta } from './connection.js';
+import type { ReceiveMeta } from './connection-types.js';
 import { ErrorCode, HopwireError } from './errors.js';
 import { type Frame, FrameFlags, FrameKind, HEADER_BYTES, MAGIC, PROTOCOL_VERSION } from './frame.js';
 import { FrameDecoder, payloadText } from './frame-decoder.js';

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Codec, EncodedValue } from './codec.js';
-import { NO_HANDLER } from './connection.js';
+import { NO_HANDLER } from './connection-types.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import type { Constructor } from './type-registry.js';
 import type { RequestOptions } from './types.js';

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { chmod } from 'node:fs/promises';
 import { type BlockList, type Server as NetServer, type Socket, createServer, isIPv4 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { ConnectionSettings, ReceiveMeta } from './connection.js';
+import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { encodeValueFrame, frameOf } from './wire.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';

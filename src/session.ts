@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Codec } from './codec.js';
-import { Connection, type ConnectionSettings, type ReceiveMeta } from './connection.js';
+import { Connection } from './connection.js';
+import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import type { SessionStats } from './stats.js';
 import { type Remote, createProxy } from './router.js';
 import type { LinkFactory } from './transport.js';

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ConnectionSettings, ReceiveMeta } from './connection.js';
+import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import type { Session, SessionLink } from './session.js';
 import type { Endpoint, ResolvedClientOptions, ResolvedServerOptions } from './options.js';
 import type { ConnectionCounters } from './stats.js';

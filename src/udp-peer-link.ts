@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ReceiveMeta } from './connection.js';
+import type { ReceiveMeta } from './connection-types.js';
 import { ErrorCode, HopwireError, toError } from './errors.js';
 import { PeerLink } from './peer-link.js';
 import type { SessionLink } from './session.js';

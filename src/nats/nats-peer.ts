@@ -11,7 +11,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { EncodedValue } from '../codec.js';
-import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from '../connection.js';
+import { type ConnectionSettings, NO_HANDLER, type ReceiveMeta } from '../connection-types.js';
 import { decodeFrameValue } from '../datagram.js';
 import { guarded } from './connect.js';
 import { debug } from '../debug.js';
