@@ -481,7 +481,7 @@ export class Connection {
   #resumeReads(): void {
     if (this.#frames !== undefined) this.#drainFrames(this.#frames); // what was held back while saturated
     if (this.#responder.saturated || this.#state !== 'ready') return; // the held frames filled the handlers again, or closed the connection
-    this.#heartbeat?.start();
+    this.#startHeartbeat();
     this.#socket.resume();
   }
 
@@ -584,12 +584,17 @@ export class Connection {
     this.#becomeReady();
   }
 
+  /** Pings the peer from now on, if it can answer: hopwire frames or sockhop lines, never plain JSON lines. */
+  #startHeartbeat(): void {
+    if (this.#protocol === 'binary' || this.#lines?.sockhop !== undefined) this.#heartbeat?.start();
+  }
+
   #becomeReady(): void {
     this.#clearTimer();
     this.#state = 'ready';
     if (this.#protocol === 'binary' && this.peerCan(MSGPACK_CAP)) this.#payloads.useMsgpack();
     this.#frames?.setMaxFrameBytes(this.#settings.maxFrameBytes);
-    if (this.#protocol === 'binary' || this.#lines?.sockhop !== undefined) this.#heartbeat?.start();
+    this.#startHeartbeat();
     debug('%s connection ready (%s)', this.#settings.role, this.#protocol);
     if (connectionChannel.hasSubscribers) connectionChannel.publish({ connection: this, event: 'ready' });
     try {

@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -6,6 +7,40 @@ import { LineReader, closeAll, defer, rawSocket, startServer } from './support/n
 
 describe('JSON-RPC 2.0 for JSON-lines peers (jsonRpc option)', () => {
   afterEach(closeAll);
+
+  it('saturated handlers that finish resume reading without starting binary pings on the lines peer', async () => {
+    const { server, port } = await startServer({ jsonRpc: true, maxPendingRequests: 2, ping: { interval: 1000, misses: 2 } });
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const release: (() => void)[] = [];
+      server.handle('slow', () => new Promise<string>((resolve) => release.push(() => { resolve('done'); })));
+      server.handle('quick', () => 'ok');
+      const raw = await rawSocket({ port });
+      let text = '';
+      raw.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      const lines = new LineReader(raw);
+      const running = new Promise<void>((resolve) => {
+        const poll = (): void => {
+          if (release.length === 2) resolve();
+          else setImmediate(poll);
+        };
+        poll();
+      });
+      raw.write('{"jsonrpc":"2.0","method":"slow","id":1}\n{"jsonrpc":"2.0","method":"slow","id":2}\n');
+      await running; // two handlers running: maxPendingRequests, reads paused
+      for (const r of release) r();
+      expect(await lines.json()).to.deep.equal({ jsonrpc: '2.0', result: 'done', id: 1 });
+      expect(await lines.json()).to.deep.equal({ jsonrpc: '2.0', result: 'done', id: 2 });
+      clock.tick(5_000); // five ping intervals: a running heartbeat would have pinged and given up
+      raw.write('{"jsonrpc":"2.0","method":"quick","id":3}\n');
+      const closed = once(raw, 'close').then(() => 'the server closed the lines peer');
+      expect(await Promise.race([lines.json(), closed])).to.deep.equal({ jsonrpc: '2.0', result: 'ok', id: 3 });
+      expect(server.sessions).to.have.length(1);
+      expect(text).to.not.include('\u0000'); // no binary frame ever reached the lines peer
+    } finally {
+      clock.uninstall();
+    }
+  });
 
   it('a raw peer makes requests: results, errors, unknown methods; handlers route by method', async () => {
     const { server, port } = await startServer({ jsonRpc: true });
