@@ -336,7 +336,12 @@ export class Connection {
       return Promise.reject(toError(err));
     }
     this.counters.requestsSent++;
-    this.#writeValue(FrameKind.REQUEST, encoded, id, 0).catch((err: unknown) => this.#pending.reject(id, toError(err)));
+    try {
+      // Not waited for: a write that fails closes the socket, and closing rejects every pending request.
+      this.#writeValueNow(FrameKind.REQUEST, encoded, id);
+    } catch (err) {
+      this.#pending.reject(id, toError(err)); // a type name too long for the frame
+    }
     return promise;
   }
 
@@ -527,6 +532,12 @@ export class Connection {
     } catch (err) {
       return Promise.reject(toError(err)); // a type name too long for the frame
     }
+  }
+
+  /** {@link #writeValue} without a promise to wait on. @throws RangeError for a type name too long for the frame */
+  #writeValueNow(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number): void {
+    if (e.attachments.length !== 0) this.#writer.writeNow(frameOf(kind, e, id));
+    else this.#writer.writeFrameNow(kind, payloadFlags(e), id, e.type, e.payload);
   }
 
   #writeRaw(...parts: Buffer[]): void {
