@@ -7,8 +7,9 @@
  * collaborators in files of their own, each behind a small interface:
  * `responder.ts` answers the peer's requests, `replies.ts` settles this
  * side's, `payload-codec.ts` turns values into payloads and back,
- * `lines-peer.ts` is the JSON-lines side and `socket-writer.ts` batches
- * writes.
+ * `lines-peer.ts` is the JSON-lines side, `goodbye.ts` reads and writes
+ * GOODBYE payloads and `socket-writer.ts` batches writes; what the
+ * connection and its owner exchange is in `connection-types.ts`.
  *
  * A connection never throws at its owner and never emits `'error'`: whatever
  * the peer sends, the worst outcome is a closed connection whose
@@ -307,7 +308,11 @@ export class Connection {
     const { id, promise } = entry;
     this.#replies.stream(id, promise, it);
     this.counters.requestsSent++;
-    this.#writeValue(FrameKind.REQUEST, e, id, FrameFlags.STREAM).catch((err: unknown) => this.#pending.reject(id, toError(err)));
+    try {
+      this.#writeValueNow(FrameKind.REQUEST, e, id, FrameFlags.STREAM); // not waited for, as in requestEncoded
+    } catch (err) {
+      this.#pending.reject(id, toError(err));
+    }
     return it;
   }
 
@@ -338,7 +343,7 @@ export class Connection {
     this.counters.requestsSent++;
     try {
       // Not waited for: a write that fails closes the socket, and closing rejects every pending request.
-      this.#writeValueNow(FrameKind.REQUEST, encoded, id);
+      this.#writeValueNow(FrameKind.REQUEST, encoded, id, 0);
     } catch (err) {
       this.#pending.reject(id, toError(err)); // a type name too long for the frame
     }
@@ -515,7 +520,10 @@ export class Connection {
   }
 
   #refuseSend(): HopwireError | undefined {
-    if (this.#state === 'ready') return undefined;
+    if (this.#state === 'ready') {
+      // Ended or destroyed before its close was handled: nothing written now would leave.
+      return this.#socket.writable ? undefined : new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection can no longer be written to');
+    }
     if (this.#state === 'closing' || this.#state === 'closed') return this.#goneError();
     return new HopwireError(ErrorCode.NOT_CONNECTED, 'the connection is not ready yet');
   }
@@ -534,10 +542,16 @@ export class Connection {
     }
   }
 
-  /** {@link #writeValue} without a promise to wait on. @throws RangeError for a type name too long for the frame */
-  #writeValueNow(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number): void {
-    if (e.attachments.length !== 0) this.#writer.writeNow(frameOf(kind, e, id));
-    else this.#writer.writeFrameNow(kind, payloadFlags(e), id, e.type, e.payload);
+  /**
+   * Writes an encoded value as a frame, like `#writeValue`, without a
+   * promise to wait on: a write that fails closes the socket, and closing
+   * rejects every pending request.
+   *
+   * @throws RangeError for a type name too long for the frame
+   */
+  #writeValueNow(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): void {
+    if (e.attachments.length !== 0) this.#writer.writeNow(frameOf(kind, e, id, flags));
+    else this.#writer.writeFrameNow(kind, flags | payloadFlags(e), id, e.type, e.payload);
   }
 
   #writeRaw(...parts: Buffer[]): void {

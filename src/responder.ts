@@ -4,7 +4,10 @@
  * stream of REPLY frames or an ERROR. Counts the handlers still running:
  * at `maxPendingRequests` it asks the connection to stop reading, so a peer
  * that sends requests faster than they are answered is held back by TCP.
- * Knows nothing of sockets: the connection reads, and owns the state.
+ * Knows nothing of sockets: the connection reads and owns the state;
+ * replies and errors go into the connection's socket writer without
+ * waiting, and the items of a stream through the host, whose promise holds
+ * the next item back until the last one was written.
  *
  * @module
  */
@@ -28,7 +31,7 @@ export interface ResponderHost {
   isReady(): boolean;
   /** Calls the owner's request handler: the reply, a promise of it, or {@link NO_HANDLER}. May throw. */
   handle(value: unknown, meta: ReceiveMeta): unknown;
-  /** Writes an encoded value as a frame; resolves when it reaches the OS. */
+  /** Writes an encoded value as a frame; resolves when it reaches the OS (used for stream items, to wait between them). */
   writeValue(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): Promise<void>;
   /** `maxPendingRequests` handlers are running: stop reading the socket. */
   pauseReads(): void;
@@ -43,7 +46,11 @@ export class Responder {
   readonly #writer: SocketWriter;
   readonly #payloads: PayloadCodec;
   readonly #counters: ConnectionCounters;
-  /** Handlers running: those that answered with a promise not yet settled. */
+  /**
+   * Handlers running: binary requests whose handler answered with a promise
+   * not yet settled, and every request of a lines dialect until its answer
+   * settled.
+   */
   #running = 0;
   /** Reads are paused because `maxPendingRequests` handlers are running. */
   #saturated = false;
@@ -127,7 +134,7 @@ export class Responder {
    * Calls the handler for a request of a JSON-lines dialect (sockhop
    * envelope, JSON-RPC), which writes the answer itself.
    *
-   * @returns a promise of the handler's result, or `undefined` when there is no handler
+   * @returns `{ result }`, a promise of the handler's result, or `undefined` when there is no handler
    */
   serveLine(value: unknown, meta: ReceiveMeta): { result: unknown } | undefined {
     let result: unknown;

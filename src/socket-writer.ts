@@ -69,7 +69,7 @@ export class SocketWriter {
     return this.#tickPromise();
   }
 
-  /** {@link writeFrame} without waiting (replies): failures show up as a closed socket. */
+  /** {@link writeFrame} without waiting (replies, requests): failures show up as a closed socket. */
   writeFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
     if (typeof payload === 'string') this.#encode(kind, flags, id, type, payload);
