@@ -13,15 +13,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Socket, isIP, connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { Backoff } from './backoff.js';
 import { ConnectionReply, messageContext, requestContext } from './client-context.js';
 import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage, ReconnectInfo } from './client-types.js';
-import { Connection } from './connection.js';
-import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
+import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
+import { Dialer, type DialerHost } from './dialer.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -31,7 +28,7 @@ import { type ClientStats, addCounters, newCounters } from './stats.js';
 import { ServerPool } from './server-pool.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import { type TransportName, createClientTransport } from './transports.js';
-import type { DisconnectInfo, PayloadFormat, RequestHandler, RequestOptions, SendOptions } from './types.js';
+import type { PayloadFormat, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /**
  * A hopwire client.
@@ -49,27 +46,18 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The resolved options. */
   readonly options: ResolvedClientOptions;
   readonly #settings: ConnectionSettings;
-  readonly #backoff: Backoff | undefined;
   readonly #iterators = new Set<MessageIterator<ReceivedMessage>>();
-  readonly #host: ConnectionHost;
+  readonly #dialer: Dialer;
   readonly #outbox: Outbox;
   #state: ClientState = 'idle';
-  #conn: Connection | undefined;
-  /** The connection whose hello completed, until it closes. */
-  #readyConn: Connection | undefined;
-  #socket: Socket | undefined;
   #router: Router<ClientMessageContext, ClientRequestContext>;
   /** With the `servers` option: one child client per server. */
   readonly #pool: ServerPool<Client> | undefined;
   /** With `transport: 'udp'` or `nats`: what carries the messages instead of a socket. */
   readonly #transport: ClientTransport | undefined;
+  /** With a transport: its `connect()` in progress. */
   #connecting: Promise<void> | undefined;
-  #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
-  /** `connect()` calls made while reconnecting, waiting for the reconnect. */
-  #waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
-  /** Counters of connections that have ended. */
-  readonly #ended = newCounters();
   #connects = 0;
   #connectedAt = 0;
   /** The reply function of the last connection a message came on. */
@@ -98,27 +86,10 @@ export class Client extends EventEmitter<ClientEvents> {
       queue: this.options.queue,
       unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
     });
-    // Referenced: a client that is reconnecting is open, so its program waits for it (close() cancels).
-    if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect, Math.random, true);
     this.#router = new Router(this.options.codec);
     this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
     this.#transport = this.options.transport === 'stream' ? undefined : this.#createTransport(this.options.transport);
-    this.#host = {
-      onReady: () => undefined,
-      onMessage: (_conn, value, meta, _seq, reply) => {
-        this.#onMessage(value, meta, reply);
-      },
-      onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
-      onAck: (_conn, seq) => {
-        this.#outbox.onAck(seq);
-      },
-      onClose: (conn, info) => {
-        this.#onConnectionClose(conn, info);
-      },
-      onListenerError: (_conn, err) => {
-        rethrow(err);
-      },
-    };
+    this.#dialer = new Dialer(this.#dialerHost(), this.#settings, this.options, this.#outbox);
   }
 
   /** Where the client is in its life. */
@@ -140,7 +111,7 @@ export class Client extends EventEmitter<ClientEvents> {
   get payloadFormat(): PayloadFormat {
     const pool = this.#pool;
     if (pool !== undefined) return pool.members.find((m) => m.connected)?.payloadFormat ?? 'json';
-    return this.#readyConn?.payloadFormat ?? 'json';
+    return this.#dialer.established?.payloadFormat ?? 'json';
   }
 
   /** True while connected (with `servers`: to at least one). */
@@ -151,7 +122,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Requests waiting for a reply on the current connection. */
   get pendingRequests(): number {
     if (this.#pool !== undefined) return this.stats().pendingRequests;
-    return this.#transport?.pendingRequests ?? this.#conn?.pendingRequests ?? 0;
+    return this.#transport?.pendingRequests ?? this.#dialer.conn?.pendingRequests ?? 0;
   }
 
   /**
@@ -165,35 +136,8 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
     if (this.#pool !== undefined) return this.#connectPool(this.#pool);
     if (this.#state === 'connected' && this.#transport?.stopped !== true) return Promise.resolve();
-    if (this.#connecting !== undefined) return this.#connecting;
-    if (this.#transport !== undefined) return this.#connectTransport(this.#transport);
-    if (this.#state === 'reconnecting') return this.#nextConnect();
-    this.#connecting = new Promise<void>((resolve, reject) => {
-      this.#firstConnect = { resolve, reject };
-    }).finally(() => {
-      this.#connecting = undefined;
-      this.#firstConnect = undefined;
-    });
-    this.#state = 'connecting';
-    this.#attempt();
-    return this.#connecting;
-  }
-
-  /** While reconnecting, `connect()` waits for the reconnect in progress instead of starting another. */
-  #nextConnect(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-    });
-  }
-
-  /** Settles the `connect()` calls made while reconnecting. */
-  #settleWaiters(err?: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      if (err === undefined) w.resolve();
-      else w.reject(err);
-    }
+    if (this.#transport !== undefined) return this.#connecting ?? this.#connectTransport(this.#transport);
+    return this.#dialer.connect();
   }
 
   /**
@@ -233,9 +177,9 @@ export class Client extends EventEmitter<ClientEvents> {
         if (this.#transport !== undefined) return this.#transport.requestEncoded(call, opts);
         if (this.#pool !== undefined) {
           const member = this.#member(this.#pool);
-          return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#liveConn(), member.#canQueue(), call);
+          return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#dialer.live, member.#canQueue(), call);
         }
-        return this.#outbox.request(undefined, opts, this.#liveConn(), this.#canQueue(), call);
+        return this.#outbox.request(undefined, opts, this.#dialer.live, this.#canQueue(), call);
       },
       options,
     );
@@ -259,7 +203,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.send(value, options);
     if (this.#pool !== undefined) return this.#member(this.#pool)?.send(value, options) ?? Promise.reject(poolDown());
-    return this.#outbox.send(value, options.ack === true, this.#liveConn(), this.#canQueue());
+    return this.#outbox.send(value, options.ack === true, this.#dialer.live, this.#canQueue());
   }
 
   /**
@@ -275,7 +219,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.request(value, options);
     if (this.#pool !== undefined) return this.#member(this.#pool)?.request(value, options) ?? Promise.reject(poolDown());
-    return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
+    return this.#outbox.request(value, options, this.#dialer.live, this.#canQueue());
   }
 
   /** The client's figures: counters over all its connections, reconnects, queues. */
@@ -283,12 +227,12 @@ export class Client extends EventEmitter<ClientEvents> {
     const pool = this.#pool;
     if (pool !== undefined) return this.#poolStats(pool);
     const totals = newCounters();
-    addCounters(totals, this.#ended);
-    const conn = this.#conn;
+    addCounters(totals, this.#dialer.ended);
+    const conn = this.#dialer.conn;
     if (conn !== undefined) addCounters(totals, conn.counters);
     const transport = this.#transport;
     if (transport !== undefined) addCounters(totals, transport.counters);
-    const live = transport === undefined ? this.#liveConn() !== undefined : transport.connected;
+    const live = transport === undefined ? this.#dialer.live !== undefined : transport.connected;
     return {
       ...totals,
       state: this.state,
@@ -309,7 +253,7 @@ export class Client extends EventEmitter<ClientEvents> {
   release(fn: (...args: never[]) => unknown): boolean {
     const f = fn as (...args: unknown[]) => unknown;
     if (this.#pool !== undefined) return this.#pool.members.map((m) => m.release(f)).some(Boolean);
-    return this.#transport?.release(f) ?? this.#conn?.release(f) ?? false;
+    return this.#transport?.release(f) ?? this.#dialer.conn?.release(f) ?? false;
   }
 
   /**
@@ -328,7 +272,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (transport?.requestStream !== undefined && this.#state !== 'closed') return transport.requestStream(value, options);
     if (transport !== undefined && this.#state !== 'closed') return failedIterator(new HopwireError(ErrorCode.UNSUPPORTED, `requestStream() is not available over ${this.options.transport}`));
     const member = this.#pool === undefined ? this : this.#member(this.#pool);
-    const conn = member === undefined ? undefined : member.#liveConn();
+    const conn = member === undefined ? undefined : member.#dialer.live;
     if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
     return failedIterator(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
   }
@@ -371,13 +315,8 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#state = 'closed';
     if (this.#pool !== undefined) await Promise.all(this.#pool.members.map((m) => m.close()));
     await this.#transport?.close();
-    this.#backoff?.cancel();
-    this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
-    this.#outbox.rejectAll(closedError());
-    this.#settleWaiters(closedError());
-    this.#socket?.destroy();
-    const conn = this.#conn;
-    if (conn !== undefined) await conn.close('the client is closing');
+    const closing = this.#dialer.close(closedError);
+    if (closing !== undefined) await closing;
     for (const it of [...this.#iterators]) it.end();
     debug('client closed');
     this.emit('close');
@@ -411,7 +350,7 @@ export class Client extends EventEmitter<ClientEvents> {
       return child;
     });
     return new ServerPool(members, this.options.strategy, {
-      connected: (m) => m.#readyConn?.ready === true && m.#state !== 'closed',
+      connected: (m) => m.#dialer.live !== undefined && m.#state !== 'closed',
       waiting: (m) => m.#canQueue(),
     });
   }
@@ -524,12 +463,6 @@ export class Client extends EventEmitter<ClientEvents> {
     };
   }
 
-  /** The connection, when ready. */
-  #liveConn(): Connection | undefined {
-    const conn = this.#readyConn;
-    return conn?.ready === true ? conn : undefined;
-  }
-
   /**
    * Sends may wait in the queue while a connection is on its way — including
    * the moment between a connection starting to close and the client
@@ -537,139 +470,39 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   #canQueue(): boolean {
     if (this.#state === 'connecting' || this.#state === 'reconnecting') return true;
-    return this.#state === 'connected' && this.#backoff !== undefined && this.#readyConn?.ready !== true;
+    return this.#state === 'connected' && this.#dialer.reconnects && this.#dialer.live === undefined;
   }
 
-  /** Opens one socket and runs the hello on it. */
-  #attempt(): void {
-    if (this.#socket !== undefined || this.#conn !== undefined) return; // one attempt or connection at a time
-    const socket = this.#openSocket();
-    this.#socket = socket;
-    const timer = setTimeout(() => {
-      socket.destroy(new HopwireError(ErrorCode.NOT_CONNECTED, `connect timed out after ${this.options.connectTimeout} ms`));
-    }, this.options.connectTimeout);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer); // however the attempt ends, close() included
-      if (this.#socket === socket) this.#socket = undefined;
-    });
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      this.#socket = undefined;
-      this.#attemptFailed(err);
+  /** The client's side of its {@link Dialer}: the state it moves along, and the events it reports. */
+  #dialerHost(): DialerHost {
+    return {
+      state: () => this.#state,
+      setState: (state) => {
+        this.#state = state;
+      },
+      onMessage: (_conn, value, meta, _seq, reply) => {
+        this.#onMessage(value, meta, reply);
+      },
+      onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
+      onConnect: () => {
+        this.#connects++;
+        this.#connectedAt = Date.now();
+        this.emit('connect', this.options.endpoint);
+      },
+      onDisconnect: (info) => {
+        this.emit('disconnect', info, this.options.endpoint);
+      },
+      onReconnecting: (info) => {
+        this.emit('reconnecting', info, this.options.endpoint);
+      },
+      emitError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
     };
-    socket.once('error', onError);
-    socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => {
-      clearTimeout(timer);
-      this.#socket = undefined;
-      if (this.#state === 'closed') {
-        socket.destroy();
-        return;
-      }
-      const conn = new Connection(socket, this.#settings, {
-        ...this.#host,
-        onReady: (c) => {
-          this.#onReady(c);
-        },
-      });
-      socket.off('error', onError);
-      this.#conn = conn;
-    });
-  }
-
-  #onReady(conn: Connection): void {
-    if (this.#conn !== conn) return;
-    this.#readyConn = conn;
-    this.#state = 'connected';
-    this.#connects++;
-    this.#connectedAt = Date.now();
-    this.#backoff?.reset();
-    this.#outbox.flush(conn); // before anything sent from the listeners below
-    this.#settleWaiters();
-    debug('client connected');
-    this.#firstConnect?.resolve();
-    this.emit('connect', this.options.endpoint);
-  }
-
-  /** A TCP, TLS or Unix socket to the server. */
-  #openSocket(): Socket {
-    const endpoint = this.options.endpoint;
-    if ('path' in endpoint) return netConnect({ path: endpoint.path });
-    const tls = this.options.tls;
-    if (tls === undefined) return netConnect({ port: endpoint.port, host: endpoint.host });
-    if (tls.rejectUnauthorized === false) debug('TLS: the server certificate is NOT verified (rejectUnauthorized: false)');
-    const servername = tls.servername ?? (isIP(endpoint.host) === 0 ? endpoint.host : undefined);
-    return tlsConnect({ ...tls, port: endpoint.port, host: endpoint.host, ...(servername === undefined ? {} : { servername }) });
-  }
-
-  #attemptFailed(err: Error): void {
-    if (this.#state === 'closed') return;
-    debug('connect attempt failed: %s', err.message);
-    const first = this.#firstConnect;
-    // A wrong secret or an unspeakable version will not get better by retrying.
-    const fatal = err instanceof HopwireError && (err.code === ErrorCode.AUTH || err.code === ErrorCode.VERSION);
-    if (fatal && first === undefined) {
-      this.#state = 'disconnected';
-      this.#outbox.rejectAll(err);
-      this.#settleWaiters(err);
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      return;
-    }
-    if (this.#state === 'connecting' && first !== undefined) {
-      const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect && !fatal;
-      if (!retry) {
-        this.#state = 'idle';
-        this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`));
-        first.reject(err instanceof HopwireError ? err : new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`, { cause: err }));
-        return;
-      }
-    }
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
-    const backoff = this.#backoff;
-    if (backoff === undefined || this.#state === 'closed') {
-      if (this.#state !== 'closed') {
-        this.#state = 'disconnected';
-        const err = new HopwireError(ErrorCode.NOT_CONNECTED, 'disconnected, and reconnect is off');
-        this.#outbox.rejectAll(err);
-        this.#settleWaiters(err);
-      }
-      return;
-    }
-    if (this.#state !== 'connecting') this.#state = 'reconnecting';
-    const info = backoff.schedule(() => {
-      this.#attempt();
-    });
-    debug('reconnect attempt %d in %d ms', info.attempt, info.delay);
-    this.emit('reconnecting', info, this.options.endpoint);
-  }
-
-  #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
-    if (this.#conn !== conn) return;
-    this.#conn = undefined;
-    addCounters(this.#ended, conn.counters);
-    const wasConnected = this.#readyConn === conn;
-    this.#readyConn = undefined;
-    if (this.#state === 'closed') {
-      if (wasConnected) this.emit('disconnect', info, this.options.endpoint);
-      return;
-    }
-    if (!wasConnected) {
-      // the socket opened but the hello failed
-      this.#attemptFailed(info.error ?? new HopwireError(ErrorCode.NOT_CONNECTED, info.message));
-      return;
-    }
-    // the state moves on before listeners run, so they never see a stale 'connected'
-    this.#state = this.#backoff === undefined ? 'disconnected' : 'reconnecting';
-    this.emit('disconnect', info, this.options.endpoint);
-    if (info.error !== undefined && info.reason === 'protocol-error' && this.listenerCount('error') > 0) this.emit('error', info.error);
-    this.#scheduleReconnect();
   }
 
   #onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void {
-    const ctx = messageContext(meta, this, reply ?? this.#reply.on(this.#conn));
+    const ctx = messageContext(meta, this, reply ?? this.#reply.on(this.#dialer.conn));
     for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
     this.emit('message', value, ctx);
     this.#router.dispatchMessage(value, meta, ctx);
