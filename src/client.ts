@@ -13,8 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { ClientPool, type ClientPoolHost } from './client-pool.js';
 import { ConnectionReply, messageContext, requestContext } from './client-context.js';
-import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage, ReconnectInfo } from './client-types.js';
+import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage } from './client-types.js';
 import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { Dialer, type DialerHost } from './dialer.js';
 import { debug } from './debug.js';
@@ -25,7 +26,6 @@ import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
 import { type Remote, type RouteKey, Router, createProxy } from './router.js';
 import { type ClientStats, addCounters, newCounters } from './stats.js';
-import { ServerPool } from './server-pool.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import { type TransportName, createClientTransport } from './transports.js';
 import type { PayloadFormat, RequestHandler, RequestOptions, SendOptions } from './types.js';
@@ -52,7 +52,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #state: ClientState = 'idle';
   #router: Router<ClientMessageContext, ClientRequestContext>;
   /** With the `servers` option: one child client per server. */
-  readonly #pool: ServerPool<Client> | undefined;
+  readonly #pool: ClientPool | undefined;
   /** With `transport: 'udp'` or `nats`: what carries the messages instead of a socket. */
   readonly #transport: ClientTransport | undefined;
   /** With a transport: its `connect()` in progress. */
@@ -87,7 +87,7 @@ export class Client extends EventEmitter<ClientEvents> {
       unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
     });
     this.#router = new Router(this.options.codec);
-    this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
+    this.#pool = this.options.servers.length === 0 ? undefined : new ClientPool(this.#poolHost(), options, this.options);
     this.#transport = this.options.transport === 'stream' ? undefined : this.#createTransport(this.options.transport);
     this.#dialer = new Dialer(this.#dialerHost(), this.#settings, this.options, this.#outbox);
   }
@@ -96,11 +96,7 @@ export class Client extends EventEmitter<ClientEvents> {
   get state(): ClientState {
     const transport = this.#transport;
     if (transport !== undefined && this.#state === 'connected' && !transport.connected) return transport.stopped === true ? 'disconnected' : 'reconnecting';
-    const pool = this.#pool;
-    if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
-    if (pool.members.some((m) => m.connected)) return 'connected';
-    if (pool.members.some((m) => m.#canQueue())) return this.#state === 'connecting' ? 'connecting' : 'reconnecting';
-    return 'disconnected';
+    return this.#pool === undefined ? this.#state : this.#pool.state(this.#state);
   }
 
   /**
@@ -134,7 +130,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
-    if (this.#pool !== undefined) return this.#connectPool(this.#pool);
+    if (this.#pool !== undefined) return this.#pool.connect();
     if (this.#state === 'connected' && this.#transport?.stopped !== true) return Promise.resolve();
     if (this.#transport !== undefined) return this.#connecting ?? this.#connectTransport(this.#transport);
     return this.#dialer.connect();
@@ -176,7 +172,7 @@ export class Client extends EventEmitter<ClientEvents> {
         if (this.#state === 'closed') return Promise.reject(closedError());
         if (this.#transport !== undefined) return this.#transport.requestEncoded(call, opts);
         if (this.#pool !== undefined) {
-          const member = this.#member(this.#pool);
+          const member = this.#pool.pick();
           return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#dialer.live, member.#canQueue(), call);
         }
         return this.#outbox.request(undefined, opts, this.#dialer.live, this.#canQueue(), call);
@@ -202,7 +198,7 @@ export class Client extends EventEmitter<ClientEvents> {
   send(value: unknown, options: SendOptions = {}): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.send(value, options);
-    if (this.#pool !== undefined) return this.#member(this.#pool)?.send(value, options) ?? Promise.reject(poolDown());
+    if (this.#pool !== undefined) return this.#pool.pick()?.send(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.send(value, options.ack === true, this.#dialer.live, this.#canQueue());
   }
 
@@ -218,14 +214,13 @@ export class Client extends EventEmitter<ClientEvents> {
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.request(value, options);
-    if (this.#pool !== undefined) return this.#member(this.#pool)?.request(value, options) ?? Promise.reject(poolDown());
+    if (this.#pool !== undefined) return this.#pool.pick()?.request(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.request(value, options, this.#dialer.live, this.#canQueue());
   }
 
   /** The client's figures: counters over all its connections, reconnects, queues. */
   stats(): ClientStats {
-    const pool = this.#pool;
-    if (pool !== undefined) return this.#poolStats(pool);
+    if (this.#pool !== undefined) return this.#pool.stats(this.state);
     const totals = newCounters();
     addCounters(totals, this.#dialer.ended);
     const conn = this.#dialer.conn;
@@ -271,7 +266,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const transport = this.#transport;
     if (transport?.requestStream !== undefined && this.#state !== 'closed') return transport.requestStream(value, options);
     if (transport !== undefined && this.#state !== 'closed') return failedIterator(new HopwireError(ErrorCode.UNSUPPORTED, `requestStream() is not available over ${this.options.transport}`));
-    const member = this.#pool === undefined ? this : this.#member(this.#pool);
+    const member = this.#pool === undefined ? this : this.#pool.pick();
     const conn = member === undefined ? undefined : member.#dialer.live;
     if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
     return failedIterator(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
@@ -322,78 +317,6 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('close');
   }
 
-  /** One child client per server; they share this client's routes and feed its events and iterators. */
-  #createPool(options: ClientOptions): ServerPool<Client> {
-    const { servers, strategy, ...rest } = options;
-    const reconnect = this.options.reconnect === false ? false : { ...this.options.reconnect, retryFirstConnect: true };
-    const members = this.options.servers.map((endpoint) => {
-      const child = new Client({ ...rest, ...endpoint, types: this.options.codec.registry, reconnect });
-      child.#router = this.#router;
-      child.on('connect', () => {
-        this.emit('connect', endpoint);
-      });
-      child.on('disconnect', (info) => {
-        this.emit('disconnect', info, endpoint);
-      });
-      child.on('reconnecting', (info) => {
-        this.emit('reconnecting', info, endpoint);
-      });
-      child.on('message', (value, ctx) => {
-        // the child already ran the shared typed routes; here: iterators and the event
-        const forwarded = messageContext(ctx, this, ctx.reply);
-        for (const it of this.#iterators) it.push({ message: value, type: ctx.type, ctx: forwarded });
-        this.emit('message', value, forwarded);
-      });
-      child.on('error', (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      });
-      return child;
-    });
-    return new ServerPool(members, this.options.strategy, {
-      connected: (m) => m.#dialer.live !== undefined && m.#state !== 'closed',
-      waiting: (m) => m.#canQueue(),
-    });
-  }
-
-  /**
-   * Connects every server; resolves when one is up. The others keep trying
-   * in the background. Rejects when each has failed its first attempt
-   * (unless `reconnect.retryFirstConnect`), while they go on retrying.
-   */
-  #connectPool(pool: ServerPool<Client>): Promise<void> {
-    if (pool.members.some((m) => m.connected)) return Promise.resolve();
-    this.#state = 'connecting';
-    const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
-    return new Promise<void>((resolve, reject) => {
-      let failed = 0;
-      const cleanup = (): void => {
-        for (const m of pool.members) {
-          m.off('connect', onConnect);
-          m.off('reconnecting', onRetry);
-        }
-      };
-      const onConnect = (): void => {
-        cleanup();
-        this.#state = 'connected';
-        resolve();
-      };
-      const onRetry = (info: ReconnectInfo): void => {
-        if (info.attempt !== 1 || retry) return;
-        if (++failed < pool.members.length) return;
-        cleanup();
-        reject(new HopwireError(ErrorCode.NOT_CONNECTED, `none of the ${pool.members.length} servers answered${this.options.reconnect === false ? '' : '; still trying'}`));
-      };
-      for (const m of pool.members) {
-        m.on('connect', onConnect);
-        m.on('reconnecting', onRetry);
-        // With reconnect off a child's first failure rejects its connect(): count it like a first retry.
-        m.connect().catch(() => {
-          if (this.options.reconnect === false) onRetry({ attempt: 1, delay: 0 });
-        });
-      }
-    });
-  }
-
   /** The transport for `transport: 'udp'` or `nats`. */
   #createTransport(transport: TransportName): ClientTransport {
     const host: ClientTransportHost = {
@@ -442,27 +365,6 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.#connecting;
   }
 
-  #member(pool: ServerPool<Client>): Client | undefined {
-    return pool.pick();
-  }
-
-  #poolStats(pool: ServerPool<Client>): ClientStats {
-    const all = pool.members.map((m) => m.stats());
-    const totals = newCounters();
-    for (const s of all) addCounters(totals, s);
-    const sum = (f: (s: ClientStats) => number): number => all.reduce((n, s) => n + f(s), 0);
-    return {
-      ...totals,
-      state: this.state,
-      reconnects: sum((s) => s.reconnects),
-      queued: sum((s) => s.queued),
-      unacknowledged: sum((s) => s.unacknowledged),
-      pendingRequests: sum((s) => s.pendingRequests),
-      bufferedBytes: sum((s) => s.bufferedBytes),
-      connectedMs: Math.max(0, ...all.map((s) => s.connectedMs)),
-    };
-  }
-
   /**
    * Sends may wait in the queue while a connection is on its way — including
    * the moment between a connection starting to close and the client
@@ -471,6 +373,26 @@ export class Client extends EventEmitter<ClientEvents> {
   #canQueue(): boolean {
     if (this.#state === 'connecting' || this.#state === 'reconnecting') return true;
     return this.#state === 'connected' && this.#dialer.reconnects && this.#dialer.live === undefined;
+  }
+
+  /** The parent's side of a {@link ClientPool}: its state, its children made with its routes, its iterators. */
+  #poolHost(): ClientPoolHost {
+    return {
+      client: this,
+      setState: (state) => {
+        this.#state = state;
+      },
+      child: (options) => {
+        const child = new Client(options);
+        child.#router = this.#router;
+        return child;
+      },
+      connected: (m) => m.#dialer.live !== undefined && m.#state !== 'closed',
+      waiting: (m) => m.#canQueue(),
+      deliver: (value, ctx) => {
+        this.#deliver(value, ctx);
+      },
+    };
   }
 
   /** The client's side of its {@link Dialer}: the state it moves along, and the events it reports. */
@@ -503,9 +425,14 @@ export class Client extends EventEmitter<ClientEvents> {
 
   #onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void {
     const ctx = messageContext(meta, this, reply ?? this.#reply.on(this.#dialer.conn));
-    for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
-    this.emit('message', value, ctx);
+    this.#deliver(value, ctx);
     this.#router.dispatchMessage(value, meta, ctx);
+  }
+
+  /** A message for the iterators and the `message` event. */
+  #deliver(value: unknown, ctx: ClientMessageContext): void {
+    for (const it of this.#iterators) it.push({ message: value, type: ctx.type, ctx });
+    this.emit('message', value, ctx);
   }
 
   #onRequest(value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {
