@@ -14,7 +14,8 @@ import type { ClientMessageContext, ClientState, ReconnectInfo } from './client-
 import { ErrorCode, HopwireError } from './errors.js';
 import type { ClientOptions, ResolvedClientOptions } from './options.js';
 import { ServerPool } from './server-pool.js';
-import { type ClientStats, addCounters, newCounters } from './stats.js';
+import { sumStats } from './client-stats.js';
+import type { ClientStats } from './stats.js';
 
 /** What a {@link ClientPool} needs from the client that holds it. */
 export interface ClientPoolHost {
@@ -100,20 +101,7 @@ export class ClientPool extends ServerPool<Client> {
 
   /** The children's figures summed (`connectedMs`: the longest), with the parent's `state`. */
   stats(state: ClientState): ClientStats {
-    const all = this.members.map((m) => m.stats());
-    const totals = newCounters();
-    for (const s of all) addCounters(totals, s);
-    const sum = (f: (s: ClientStats) => number): number => all.reduce((n, s) => n + f(s), 0);
-    return {
-      ...totals,
-      state,
-      reconnects: sum((s) => s.reconnects),
-      queued: sum((s) => s.queued),
-      unacknowledged: sum((s) => s.unacknowledged),
-      pendingRequests: sum((s) => s.pendingRequests),
-      bufferedBytes: sum((s) => s.bufferedBytes),
-      connectedMs: Math.max(0, ...all.map((s) => s.connectedMs)),
-    };
+    return sumStats(state, this.members.map((m) => m.stats()));
   }
 }
 

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ClientPool, type ClientPoolHost } from './client-pool.js';
+import { ConnectTally, clientStats } from './client-stats.js';
 import { ConnectionReply, messageContext, requestContext } from './client-context.js';
 import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage } from './client-types.js';
 import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
@@ -25,7 +26,7 @@ import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } 
 import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
 import { type Remote, type RouteKey, Router, createProxy } from './router.js';
-import { type ClientStats, addCounters, newCounters } from './stats.js';
+import type { ClientStats } from './stats.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import { type TransportName, createClientTransport } from './transports.js';
 import type { PayloadFormat, RequestHandler, RequestOptions, SendOptions } from './types.js';
@@ -58,8 +59,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** With a transport: its `connect()` in progress. */
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #connects = 0;
-  #connectedAt = 0;
+  readonly #connects = new ConnectTally();
   /** The reply function of the last connection a message came on. */
   readonly #reply = new ConnectionReply();
 
@@ -221,23 +221,16 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The client's figures: counters over all its connections, reconnects, queues. */
   stats(): ClientStats {
     if (this.#pool !== undefined) return this.#pool.stats(this.state);
-    const totals = newCounters();
-    addCounters(totals, this.#dialer.ended);
-    const conn = this.#dialer.conn;
-    if (conn !== undefined) addCounters(totals, conn.counters);
     const transport = this.#transport;
-    if (transport !== undefined) addCounters(totals, transport.counters);
-    const live = transport === undefined ? this.#dialer.live !== undefined : transport.connected;
-    return {
-      ...totals,
+    return clientStats({
       state: this.state,
-      reconnects: Math.max(0, this.#connects - 1),
-      queued: this.#outbox.queued,
-      unacknowledged: this.#outbox.unacked,
-      pendingRequests: transport?.pendingRequests ?? conn?.pendingRequests ?? 0,
-      bufferedBytes: conn?.writableLength ?? 0,
-      connectedMs: live ? Date.now() - this.#connectedAt : 0,
-    };
+      connects: this.#connects,
+      ended: this.#dialer.ended,
+      conn: this.#dialer.conn,
+      transport,
+      live: transport === undefined ? this.#dialer.live !== undefined : transport.connected,
+      outbox: this.#outbox,
+    });
   }
 
   /**
@@ -324,8 +317,7 @@ export class Client extends EventEmitter<ClientEvents> {
       options: this.options,
       onConnect: (server) => {
         this.#state = 'connected';
-        this.#connects++;
-        this.#connectedAt = Date.now();
+        this.#connects.connected();
         this.emit('connect', server ?? this.options.endpoint);
       },
       onDisconnect: (info, server) => {
@@ -407,8 +399,7 @@ export class Client extends EventEmitter<ClientEvents> {
       },
       onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
       onConnect: () => {
-        this.#connects++;
-        this.#connectedAt = Date.now();
+        this.#connects.connected();
         this.emit('connect', this.options.endpoint);
       },
       onDisconnect: (info) => {
