@@ -2,6 +2,13 @@
  * The client: a small state machine around one {@link Connection} at a time,
  * with auto-reconnect and a `messages()` iterator.
  *
+ * The client owns the state and the API; the other jobs are collaborators
+ * in files of their own: `dialer.ts` connects and reconnects the socket,
+ * `client-pool.ts` holds the child clients of the `servers` option,
+ * `outbox.ts` the offline queue, `client-context.ts` builds the contexts of
+ * what arrives, `client-stats.ts` assembles `stats()`, and a transport
+ * (`transport.ts`) replaces the socket for UDP and NATS.
+ *
  * ```
  * idle ──connect()──▶ connecting ──hello──▶ connected ──drop──▶ reconnecting ─┐
  *                         │                    ▲                             │
