@@ -2,6 +2,13 @@
  * The client: a small state machine around one {@link Connection} at a time,
  * with auto-reconnect and a `messages()` iterator.
  *
+ * The client owns the state and the API; the other jobs are collaborators
+ * in files of their own: `dialer.ts` connects and reconnects the socket,
+ * `client-pool.ts` holds the child clients of the `servers` option,
+ * `outbox.ts` the offline queue, `client-context.ts` builds the contexts of
+ * what arrives, `client-stats.ts` assembles `stats()`, and a transport
+ * (`transport.ts`) replaces the socket for UDP and NATS.
+ *
  * ```
  * idle ──connect()──▶ connecting ──hello──▶ connected ──drop──▶ reconnecting ─┐
  *                         │                    ▲                             │
@@ -13,73 +20,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Socket, isIP, connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { Backoff } from './backoff.js';
-import { Connection } from './connection.js';
-import type { ConnectionHost, ConnectionSettings, ReceiveMeta } from './connection-types.js';
+import { ClientPool, type ClientPoolHost } from './client-pool.js';
+import { ConnectTally, clientStats } from './client-stats.js';
+import { ConnectionReply, messageContext, requestContext } from './client-context.js';
+import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage } from './client-types.js';
+import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
+import { Dialer, type DialerHost } from './dialer.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
+import { ErrorCode, HopwireError, toError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
 import { Outbox } from './outbox.js';
 import { type Remote, type RouteKey, Router, createProxy } from './router.js';
-import { type ClientStats, addCounters, newCounters } from './stats.js';
-import { ServerPool } from './server-pool.js';
+import type { ClientStats } from './stats.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import { type TransportName, createClientTransport } from './transports.js';
-import type { Endpoint } from './options.js';
-import type { DisconnectInfo, MessageContext, PayloadFormat, RequestContext, RequestHandler, RequestOptions, SendOptions } from './types.js';
-
-/** Where a client is in its life. */
-export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
-
-/** What `reconnecting` events carry. */
-export interface ReconnectInfo {
-  /** Attempts since the connection was lost, starting at 1. */
-  readonly attempt: number;
-  /** Milliseconds until this attempt. */
-  readonly delay: number;
-}
-
-/** The context of a message a client receives. */
-export interface ClientMessageContext extends MessageContext {
-  /** The client it arrived on. */
-  readonly client: Client;
-}
-
-/** The context of a request a client answers. */
-export interface ClientRequestContext extends RequestContext {
-  /** The client it arrived on. */
-  readonly client: Client;
-}
-
-/** What `messages()` yields. */
-export interface ReceivedMessage {
-  /** The message. */
-  readonly message: unknown;
-  /** Its sender's type name (`''` for plain values). */
-  readonly type: string;
-  /** Its full context. */
-  readonly ctx: ClientMessageContext;
-}
-
-/** The events of a {@link Client}, with their listener arguments. */
-export interface ClientEvents {
-  /** Connected (after the hello), the first time and after each reconnect; `server` says which. */
-  connect: [server: Endpoint];
-  /** The connection ended. */
-  disconnect: [info: DisconnectInfo, server: Endpoint];
-  /** A reconnect attempt is scheduled. */
-  reconnecting: [info: ReconnectInfo, server: Endpoint];
-  /** A message arrived. */
-  message: [message: unknown, ctx: ClientMessageContext];
-  /** Something went wrong that no promise reports. Emitted only when someone listens. */
-  error: [error: Error];
-  /** `close()` finished. */
-  close: [];
-}
+import type { PayloadFormat, RequestHandler, RequestOptions, SendOptions } from './types.js';
 
 /**
  * A hopwire client.
@@ -97,31 +54,21 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The resolved options. */
   readonly options: ResolvedClientOptions;
   readonly #settings: ConnectionSettings;
-  readonly #backoff: Backoff | undefined;
   readonly #iterators = new Set<MessageIterator<ReceivedMessage>>();
-  readonly #host: ConnectionHost;
+  readonly #dialer: Dialer;
   readonly #outbox: Outbox;
   #state: ClientState = 'idle';
-  #conn: Connection | undefined;
-  /** The connection whose hello completed, until it closes. */
-  #readyConn: Connection | undefined;
-  #socket: Socket | undefined;
   #router: Router<ClientMessageContext, ClientRequestContext>;
   /** With the `servers` option: one child client per server. */
-  readonly #pool: ServerPool<Client> | undefined;
+  readonly #pool: ClientPool | undefined;
   /** With `transport: 'udp'` or `nats`: what carries the messages instead of a socket. */
   readonly #transport: ClientTransport | undefined;
+  /** With a transport: its `connect()` in progress. */
   #connecting: Promise<void> | undefined;
-  #firstConnect: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
-  /** `connect()` calls made while reconnecting, waiting for the reconnect. */
-  #waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
-  /** Counters of connections that have ended. */
-  readonly #ended = newCounters();
-  #connects = 0;
-  #connectedAt = 0;
+  readonly #connects = new ConnectTally();
   /** The reply function of the last connection a message came on. */
-  #reply: { conn: Connection | undefined; send: (value: unknown) => Promise<void> } | undefined;
+  readonly #reply = new ConnectionReply();
 
   /**
    * @param options - where the server is and how to talk; see {@link ClientOptions}
@@ -146,38 +93,17 @@ export class Client extends EventEmitter<ClientEvents> {
       queue: this.options.queue,
       unacked: this.options.queue === false ? DEFAULTS.queue : this.options.queue,
     });
-    // Referenced: a client that is reconnecting is open, so its program waits for it (close() cancels).
-    if (this.options.reconnect !== false) this.#backoff = new Backoff(this.options.reconnect, Math.random, true);
     this.#router = new Router(this.options.codec);
-    this.#pool = this.options.servers.length === 0 ? undefined : this.#createPool(options);
+    this.#pool = this.options.servers.length === 0 ? undefined : new ClientPool(this.#poolHost(), options, this.options);
     this.#transport = this.options.transport === 'stream' ? undefined : this.#createTransport(this.options.transport);
-    this.#host = {
-      onReady: () => undefined,
-      onMessage: (_conn, value, meta, _seq, reply) => {
-        this.#onMessage(value, meta, reply);
-      },
-      onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
-      onAck: (_conn, seq) => {
-        this.#outbox.onAck(seq);
-      },
-      onClose: (conn, info) => {
-        this.#onConnectionClose(conn, info);
-      },
-      onListenerError: (_conn, err) => {
-        rethrow(err);
-      },
-    };
+    this.#dialer = new Dialer(this.#dialerHost(), this.#settings, this.options, this.#outbox);
   }
 
   /** Where the client is in its life. */
   get state(): ClientState {
     const transport = this.#transport;
     if (transport !== undefined && this.#state === 'connected' && !transport.connected) return transport.stopped === true ? 'disconnected' : 'reconnecting';
-    const pool = this.#pool;
-    if (pool === undefined || this.#state === 'closed' || this.#state === 'idle') return this.#state;
-    if (pool.members.some((m) => m.connected)) return 'connected';
-    if (pool.members.some((m) => m.#canQueue())) return this.#state === 'connecting' ? 'connecting' : 'reconnecting';
-    return 'disconnected';
+    return this.#pool === undefined ? this.#state : this.#pool.state(this.#state);
   }
 
   /**
@@ -188,7 +114,7 @@ export class Client extends EventEmitter<ClientEvents> {
   get payloadFormat(): PayloadFormat {
     const pool = this.#pool;
     if (pool !== undefined) return pool.members.find((m) => m.connected)?.payloadFormat ?? 'json';
-    return this.#readyConn?.payloadFormat ?? 'json';
+    return this.#dialer.established?.payloadFormat ?? 'json';
   }
 
   /** True while connected (with `servers`: to at least one). */
@@ -199,7 +125,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Requests waiting for a reply on the current connection. */
   get pendingRequests(): number {
     if (this.#pool !== undefined) return this.stats().pendingRequests;
-    return this.#transport?.pendingRequests ?? this.#conn?.pendingRequests ?? 0;
+    return this.#transport?.pendingRequests ?? this.#dialer.conn?.pendingRequests ?? 0;
   }
 
   /**
@@ -211,37 +137,10 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed'));
-    if (this.#pool !== undefined) return this.#connectPool(this.#pool);
+    if (this.#pool !== undefined) return this.#pool.connect();
     if (this.#state === 'connected' && this.#transport?.stopped !== true) return Promise.resolve();
-    if (this.#connecting !== undefined) return this.#connecting;
-    if (this.#transport !== undefined) return this.#connectTransport(this.#transport);
-    if (this.#state === 'reconnecting') return this.#nextConnect();
-    this.#connecting = new Promise<void>((resolve, reject) => {
-      this.#firstConnect = { resolve, reject };
-    }).finally(() => {
-      this.#connecting = undefined;
-      this.#firstConnect = undefined;
-    });
-    this.#state = 'connecting';
-    this.#attempt();
-    return this.#connecting;
-  }
-
-  /** While reconnecting, `connect()` waits for the reconnect in progress instead of starting another. */
-  #nextConnect(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-    });
-  }
-
-  /** Settles the `connect()` calls made while reconnecting. */
-  #settleWaiters(err?: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      if (err === undefined) w.resolve();
-      else w.reject(err);
-    }
+    if (this.#transport !== undefined) return this.#connecting ?? this.#connectTransport(this.#transport);
+    return this.#dialer.connect();
   }
 
   /**
@@ -280,10 +179,10 @@ export class Client extends EventEmitter<ClientEvents> {
         if (this.#state === 'closed') return Promise.reject(closedError());
         if (this.#transport !== undefined) return this.#transport.requestEncoded(call, opts);
         if (this.#pool !== undefined) {
-          const member = this.#member(this.#pool);
-          return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#liveConn(), member.#canQueue(), call);
+          const member = this.#pool.pick();
+          return member === undefined ? Promise.reject(poolDown()) : member.#outbox.request(undefined, opts, member.#dialer.live, member.#canQueue(), call);
         }
-        return this.#outbox.request(undefined, opts, this.#liveConn(), this.#canQueue(), call);
+        return this.#outbox.request(undefined, opts, this.#dialer.live, this.#canQueue(), call);
       },
       options,
     );
@@ -306,8 +205,8 @@ export class Client extends EventEmitter<ClientEvents> {
   send(value: unknown, options: SendOptions = {}): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.send(value, options);
-    if (this.#pool !== undefined) return this.#member(this.#pool)?.send(value, options) ?? Promise.reject(poolDown());
-    return this.#outbox.send(value, options.ack === true, this.#liveConn(), this.#canQueue());
+    if (this.#pool !== undefined) return this.#pool.pick()?.send(value, options) ?? Promise.reject(poolDown());
+    return this.#outbox.send(value, options.ack === true, this.#dialer.live, this.#canQueue());
   }
 
   /**
@@ -322,31 +221,23 @@ export class Client extends EventEmitter<ClientEvents> {
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
     if (this.#state === 'closed') return Promise.reject(closedError());
     if (this.#transport !== undefined) return this.#transport.request(value, options);
-    if (this.#pool !== undefined) return this.#member(this.#pool)?.request(value, options) ?? Promise.reject(poolDown());
-    return this.#outbox.request(value, options, this.#liveConn(), this.#canQueue());
+    if (this.#pool !== undefined) return this.#pool.pick()?.request(value, options) ?? Promise.reject(poolDown());
+    return this.#outbox.request(value, options, this.#dialer.live, this.#canQueue());
   }
 
   /** The client's figures: counters over all its connections, reconnects, queues. */
   stats(): ClientStats {
-    const pool = this.#pool;
-    if (pool !== undefined) return this.#poolStats(pool);
-    const totals = newCounters();
-    addCounters(totals, this.#ended);
-    const conn = this.#conn;
-    if (conn !== undefined) addCounters(totals, conn.counters);
+    if (this.#pool !== undefined) return this.#pool.stats(this.state);
     const transport = this.#transport;
-    if (transport !== undefined) addCounters(totals, transport.counters);
-    const live = transport === undefined ? this.#liveConn() !== undefined : transport.connected;
-    return {
-      ...totals,
+    return clientStats({
       state: this.state,
-      reconnects: Math.max(0, this.#connects - 1),
-      queued: this.#outbox.queued,
-      unacknowledged: this.#outbox.unacked,
-      pendingRequests: transport?.pendingRequests ?? conn?.pendingRequests ?? 0,
-      bufferedBytes: conn?.writableLength ?? 0,
-      connectedMs: live ? Date.now() - this.#connectedAt : 0,
-    };
+      connects: this.#connects,
+      ended: this.#dialer.ended,
+      conn: this.#dialer.conn,
+      transport,
+      live: transport === undefined ? this.#dialer.live !== undefined : transport.connected,
+      outbox: this.#outbox,
+    });
   }
 
   /**
@@ -357,7 +248,7 @@ export class Client extends EventEmitter<ClientEvents> {
   release(fn: (...args: never[]) => unknown): boolean {
     const f = fn as (...args: unknown[]) => unknown;
     if (this.#pool !== undefined) return this.#pool.members.map((m) => m.release(f)).some(Boolean);
-    return this.#transport?.release(f) ?? this.#conn?.release(f) ?? false;
+    return this.#transport?.release(f) ?? this.#dialer.conn?.release(f) ?? false;
   }
 
   /**
@@ -375,8 +266,8 @@ export class Client extends EventEmitter<ClientEvents> {
     const transport = this.#transport;
     if (transport?.requestStream !== undefined && this.#state !== 'closed') return transport.requestStream(value, options);
     if (transport !== undefined && this.#state !== 'closed') return failedIterator(new HopwireError(ErrorCode.UNSUPPORTED, `requestStream() is not available over ${this.options.transport}`));
-    const member = this.#pool === undefined ? this : this.#member(this.#pool);
-    const conn = member === undefined ? undefined : member.#liveConn();
+    const member = this.#pool === undefined ? this : this.#pool.pick();
+    const conn = member === undefined ? undefined : member.#dialer.live;
     if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
     return failedIterator(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
   }
@@ -419,95 +310,11 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#state = 'closed';
     if (this.#pool !== undefined) await Promise.all(this.#pool.members.map((m) => m.close()));
     await this.#transport?.close();
-    this.#backoff?.cancel();
-    this.#firstConnect?.reject(new HopwireError(ErrorCode.CLOSED, 'the client was closed while connecting'));
-    this.#outbox.rejectAll(closedError());
-    this.#settleWaiters(closedError());
-    this.#socket?.destroy();
-    const conn = this.#conn;
-    if (conn !== undefined) await conn.close('the client is closing');
+    const closing = this.#dialer.close(closedError);
+    if (closing !== undefined) await closing;
     for (const it of [...this.#iterators]) it.end();
     debug('client closed');
     this.emit('close');
-  }
-
-  /** One child client per server; they share this client's routes and feed its events and iterators. */
-  #createPool(options: ClientOptions): ServerPool<Client> {
-    const { servers, strategy, ...rest } = options;
-    const reconnect = this.options.reconnect === false ? false : { ...this.options.reconnect, retryFirstConnect: true };
-    const members = this.options.servers.map((endpoint) => {
-      const child = new Client({ ...rest, ...endpoint, types: this.options.codec.registry, reconnect });
-      child.#router = this.#router;
-      child.on('connect', () => {
-        this.emit('connect', endpoint);
-      });
-      child.on('disconnect', (info) => {
-        this.emit('disconnect', info, endpoint);
-      });
-      child.on('reconnecting', (info) => {
-        this.emit('reconnecting', info, endpoint);
-      });
-      child.on('message', (value, ctx) => {
-        // the child already ran the shared typed routes; here: iterators and the event
-        const forwarded: ClientMessageContext = {
-          type: ctx.type,
-          known: ctx.known,
-          unknownTypes: ctx.unknownTypes,
-          protocol: ctx.protocol,
-          client: this,
-          reply: ctx.reply,
-        };
-        for (const it of this.#iterators) it.push({ message: value, type: ctx.type, ctx: forwarded });
-        this.emit('message', value, forwarded);
-      });
-      child.on('error', (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      });
-      return child;
-    });
-    return new ServerPool(members, this.options.strategy, {
-      connected: (m) => m.#readyConn?.ready === true && m.#state !== 'closed',
-      waiting: (m) => m.#canQueue(),
-    });
-  }
-
-  /**
-   * Connects every server; resolves when one is up. The others keep trying
-   * in the background. Rejects when each has failed its first attempt
-   * (unless `reconnect.retryFirstConnect`), while they go on retrying.
-   */
-  #connectPool(pool: ServerPool<Client>): Promise<void> {
-    if (pool.members.some((m) => m.connected)) return Promise.resolve();
-    this.#state = 'connecting';
-    const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect;
-    return new Promise<void>((resolve, reject) => {
-      let failed = 0;
-      const cleanup = (): void => {
-        for (const m of pool.members) {
-          m.off('connect', onConnect);
-          m.off('reconnecting', onRetry);
-        }
-      };
-      const onConnect = (): void => {
-        cleanup();
-        this.#state = 'connected';
-        resolve();
-      };
-      const onRetry = (info: ReconnectInfo): void => {
-        if (info.attempt !== 1 || retry) return;
-        if (++failed < pool.members.length) return;
-        cleanup();
-        reject(new HopwireError(ErrorCode.NOT_CONNECTED, `none of the ${pool.members.length} servers answered${this.options.reconnect === false ? '' : '; still trying'}`));
-      };
-      for (const m of pool.members) {
-        m.on('connect', onConnect);
-        m.on('reconnecting', onRetry);
-        // With reconnect off a child's first failure rejects its connect(): count it like a first retry.
-        m.connect().catch(() => {
-          if (this.options.reconnect === false) onRetry({ attempt: 1, delay: 0 });
-        });
-      }
-    });
   }
 
   /** The transport for `transport: 'udp'` or `nats`. */
@@ -517,8 +324,7 @@ export class Client extends EventEmitter<ClientEvents> {
       options: this.options,
       onConnect: (server) => {
         this.#state = 'connected';
-        this.#connects++;
-        this.#connectedAt = Date.now();
+        this.#connects.connected();
         this.emit('connect', server ?? this.options.endpoint);
       },
       onDisconnect: (info, server) => {
@@ -558,33 +364,6 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.#connecting;
   }
 
-  #member(pool: ServerPool<Client>): Client | undefined {
-    return pool.pick();
-  }
-
-  #poolStats(pool: ServerPool<Client>): ClientStats {
-    const all = pool.members.map((m) => m.stats());
-    const totals = newCounters();
-    for (const s of all) addCounters(totals, s);
-    const sum = (f: (s: ClientStats) => number): number => all.reduce((n, s) => n + f(s), 0);
-    return {
-      ...totals,
-      state: this.state,
-      reconnects: sum((s) => s.reconnects),
-      queued: sum((s) => s.queued),
-      unacknowledged: sum((s) => s.unacknowledged),
-      pendingRequests: sum((s) => s.pendingRequests),
-      bufferedBytes: sum((s) => s.bufferedBytes),
-      connectedMs: Math.max(0, ...all.map((s) => s.connectedMs)),
-    };
-  }
-
-  /** The connection, when ready. */
-  #liveConn(): Connection | undefined {
-    const conn = this.#readyConn;
-    return conn?.ready === true ? conn : undefined;
-  }
-
   /**
    * Sends may wait in the queue while a connection is on its way — including
    * the moment between a connection starting to close and the client
@@ -592,167 +371,70 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   #canQueue(): boolean {
     if (this.#state === 'connecting' || this.#state === 'reconnecting') return true;
-    return this.#state === 'connected' && this.#backoff !== undefined && this.#readyConn?.ready !== true;
+    return this.#state === 'connected' && this.#dialer.reconnects && this.#dialer.live === undefined;
   }
 
-  /** Opens one socket and runs the hello on it. */
-  #attempt(): void {
-    if (this.#socket !== undefined || this.#conn !== undefined) return; // one attempt or connection at a time
-    const socket = this.#openSocket();
-    this.#socket = socket;
-    const timer = setTimeout(() => {
-      socket.destroy(new HopwireError(ErrorCode.NOT_CONNECTED, `connect timed out after ${this.options.connectTimeout} ms`));
-    }, this.options.connectTimeout);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer); // however the attempt ends, close() included
-      if (this.#socket === socket) this.#socket = undefined;
-    });
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      this.#socket = undefined;
-      this.#attemptFailed(err);
+  /** The parent's side of a {@link ClientPool}: its state, its children made with its routes, its iterators. */
+  #poolHost(): ClientPoolHost {
+    return {
+      client: this,
+      setState: (state) => {
+        this.#state = state;
+      },
+      child: (options) => {
+        const child = new Client(options);
+        child.#router = this.#router;
+        return child;
+      },
+      connected: (m) => m.#dialer.live !== undefined && m.#state !== 'closed',
+      waiting: (m) => m.#canQueue(),
+      deliver: (value, ctx) => {
+        this.#deliver(value, ctx);
+      },
     };
-    socket.once('error', onError);
-    socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => {
-      clearTimeout(timer);
-      this.#socket = undefined;
-      if (this.#state === 'closed') {
-        socket.destroy();
-        return;
-      }
-      const conn = new Connection(socket, this.#settings, {
-        ...this.#host,
-        onReady: (c) => {
-          this.#onReady(c);
-        },
-      });
-      socket.off('error', onError);
-      this.#conn = conn;
-    });
   }
 
-  #onReady(conn: Connection): void {
-    if (this.#conn !== conn) return;
-    this.#readyConn = conn;
-    this.#state = 'connected';
-    this.#connects++;
-    this.#connectedAt = Date.now();
-    this.#backoff?.reset();
-    this.#outbox.flush(conn); // before anything sent from the listeners below
-    this.#settleWaiters();
-    debug('client connected');
-    this.#firstConnect?.resolve();
-    this.emit('connect', this.options.endpoint);
-  }
-
-  /** A TCP, TLS or Unix socket to the server. */
-  #openSocket(): Socket {
-    const endpoint = this.options.endpoint;
-    if ('path' in endpoint) return netConnect({ path: endpoint.path });
-    const tls = this.options.tls;
-    if (tls === undefined) return netConnect({ port: endpoint.port, host: endpoint.host });
-    if (tls.rejectUnauthorized === false) debug('TLS: the server certificate is NOT verified (rejectUnauthorized: false)');
-    const servername = tls.servername ?? (isIP(endpoint.host) === 0 ? endpoint.host : undefined);
-    return tlsConnect({ ...tls, port: endpoint.port, host: endpoint.host, ...(servername === undefined ? {} : { servername }) });
-  }
-
-  #attemptFailed(err: Error): void {
-    if (this.#state === 'closed') return;
-    debug('connect attempt failed: %s', err.message);
-    const first = this.#firstConnect;
-    // A wrong secret or an unspeakable version will not get better by retrying.
-    const fatal = err instanceof HopwireError && (err.code === ErrorCode.AUTH || err.code === ErrorCode.VERSION);
-    if (fatal && first === undefined) {
-      this.#state = 'disconnected';
-      this.#outbox.rejectAll(err);
-      this.#settleWaiters(err);
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      return;
-    }
-    if (this.#state === 'connecting' && first !== undefined) {
-      const retry = this.options.reconnect !== false && this.options.reconnect.retryFirstConnect && !fatal;
-      if (!retry) {
-        this.#state = 'idle';
-        this.#outbox.rejectAll(new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`));
-        first.reject(err instanceof HopwireError ? err : new HopwireError(ErrorCode.NOT_CONNECTED, `cannot connect: ${err.message}`, { cause: err }));
-        return;
-      }
-    }
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
-    const backoff = this.#backoff;
-    if (backoff === undefined || this.#state === 'closed') {
-      if (this.#state !== 'closed') {
-        this.#state = 'disconnected';
-        const err = new HopwireError(ErrorCode.NOT_CONNECTED, 'disconnected, and reconnect is off');
-        this.#outbox.rejectAll(err);
-        this.#settleWaiters(err);
-      }
-      return;
-    }
-    if (this.#state !== 'connecting') this.#state = 'reconnecting';
-    const info = backoff.schedule(() => {
-      this.#attempt();
-    });
-    debug('reconnect attempt %d in %d ms', info.attempt, info.delay);
-    this.emit('reconnecting', info, this.options.endpoint);
-  }
-
-  #onConnectionClose(conn: Connection, info: DisconnectInfo): void {
-    if (this.#conn !== conn) return;
-    this.#conn = undefined;
-    addCounters(this.#ended, conn.counters);
-    const wasConnected = this.#readyConn === conn;
-    this.#readyConn = undefined;
-    if (this.#state === 'closed') {
-      if (wasConnected) this.emit('disconnect', info, this.options.endpoint);
-      return;
-    }
-    if (!wasConnected) {
-      // the socket opened but the hello failed
-      this.#attemptFailed(info.error ?? new HopwireError(ErrorCode.NOT_CONNECTED, info.message));
-      return;
-    }
-    // the state moves on before listeners run, so they never see a stale 'connected'
-    this.#state = this.#backoff === undefined ? 'disconnected' : 'reconnecting';
-    this.emit('disconnect', info, this.options.endpoint);
-    if (info.error !== undefined && info.reason === 'protocol-error' && this.listenerCount('error') > 0) this.emit('error', info.error);
-    this.#scheduleReconnect();
+  /** The client's side of its {@link Dialer}: the state it moves along, and the events it reports. */
+  #dialerHost(): DialerHost {
+    return {
+      state: () => this.#state,
+      setState: (state) => {
+        this.#state = state;
+      },
+      onMessage: (_conn, value, meta, _seq, reply) => {
+        this.#onMessage(value, meta, reply);
+      },
+      onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
+      onConnect: () => {
+        this.#connects.connected();
+        this.emit('connect', this.options.endpoint);
+      },
+      onDisconnect: (info) => {
+        this.emit('disconnect', info, this.options.endpoint);
+      },
+      onReconnecting: (info) => {
+        this.emit('reconnecting', info, this.options.endpoint);
+      },
+      emitError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+    };
   }
 
   #onMessage(value: unknown, meta: ReceiveMeta, reply?: (value: unknown) => Promise<void>): void {
-    // Written out property by property: `{ ...meta, more }` takes V8's slow path (≈1–3 µs per message).
-    const ctx: ClientMessageContext = {
-      type: meta.type,
-      known: meta.known,
-      unknownTypes: meta.unknownTypes,
-      protocol: meta.protocol,
-      client: this,
-      reply: reply ?? this.#replyOn(this.#conn),
-    };
-    for (const it of this.#iterators) it.push({ message: value, type: meta.type, ctx });
-    this.emit('message', value, ctx);
+    const ctx = messageContext(meta, this, reply ?? this.#reply.on(this.#dialer.conn));
+    this.#deliver(value, ctx);
     this.#router.dispatchMessage(value, meta, ctx);
   }
 
-  /** `ctx.reply` for messages of one connection: made once per connection, not per message. */
-  #replyOn(conn: Connection | undefined): (value: unknown) => Promise<void> {
-    if (this.#reply?.conn !== conn || this.#reply === undefined) {
-      const send =
-        conn === undefined
-          ? (): Promise<void> => Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'))
-          : (r: unknown): Promise<void> => conn.send(r);
-      this.#reply = { conn, send };
-    }
-    return this.#reply.send;
+  /** A message for the iterators and the `message` event. */
+  #deliver(value: unknown, ctx: ClientMessageContext): void {
+    for (const it of this.#iterators) it.push({ message: value, type: ctx.type, ctx });
+    this.emit('message', value, ctx);
   }
 
   #onRequest(value: unknown, meta: ReceiveMeta, signal: AbortSignal): unknown {
-    const ctx: ClientRequestContext = { type: meta.type, known: meta.known, unknownTypes: meta.unknownTypes, protocol: meta.protocol, client: this, signal };
-    return this.#router.dispatchRequest(value, meta, ctx);
+    return this.#router.dispatchRequest(value, meta, requestContext(meta, this, signal));
   }
 }
 

@@ -25,7 +25,7 @@ export type { ServerEvents } from './server.js';
 export { Session } from './session.js';
 export type { ServerMessageContext, ServerRequestContext } from './session.js';
 export { Client } from './client.js';
-export type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage, ReconnectInfo } from './client.js';
+export type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientState, ReceivedMessage, ReconnectInfo } from './client-types.js';
 export type {
   DisconnectInfo,
   DisconnectReason,
