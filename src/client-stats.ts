@@ -2,7 +2,8 @@
  * A client's figures for `stats()`: the connects it counts, the counters of
  * its connections (ended and current) or of its transport added up, its
  * queues, and for a client with several servers the sum of its children's.
- * Pure but for the clock.
+ * The functions are pure but for the clock; {@link ConnectTally} is the one
+ * piece of state, the connects the client counts.
  *
  * @module
  */
@@ -46,7 +47,7 @@ export interface StatsSources {
   readonly conn: Connection | undefined;
   /** The transport, when not a stream socket. */
   readonly transport: ClientTransport | undefined;
-  /** True while the client can send. */
+  /** True while the client is connected (a ready connection, or a connected transport). */
   readonly live: boolean;
   /** The offline queue and the messages waiting for their acknowledgement. */
   readonly outbox: Outbox;

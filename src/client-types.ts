@@ -1,8 +1,8 @@
 /**
  * The public shapes of a {@link Client}: its states, its events and their
  * arguments, and the contexts of the messages and requests it receives.
- * Types only, so the client's collaborators can name them without importing
- * the client.
+ * Types only (the `Client` it names is a type-only import), so the client's
+ * collaborators can name them without loading the client.
  *
  * @module
  */

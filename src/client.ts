@@ -405,8 +405,10 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#onMessage(value, meta, reply);
       },
       onRequest: (_conn, value, meta, signal) => this.#onRequest(value, meta, signal),
+      onHello: () => {
+        this.#connects.connected(); // connectedMs counts from the hello, before the queue is flushed
+      },
       onConnect: () => {
-        this.#connects.connected();
         this.emit('connect', this.options.endpoint);
       },
       onDisconnect: (info) => {

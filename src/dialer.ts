@@ -32,7 +32,9 @@ export interface DialerHost {
   readonly onMessage: ConnectionHost['onMessage'];
   /** A request arrived on the connection: the reply, a promise of it, or `NO_HANDLER`. */
   readonly onRequest: ConnectionHost['onRequest'];
-  /** The hello completed (the first time and after each reconnect). */
+  /** The hello completed (the first time and after each reconnect), before the offline queue is flushed. */
+  readonly onHello: () => void;
+  /** The connection is ready and the queue flushed: time for the `connect` event. */
   readonly onConnect: () => void;
   /** A connection whose hello completed has ended. */
   readonly onDisconnect: (info: DisconnectInfo) => void;
@@ -212,6 +214,7 @@ export class Dialer {
     if (this.#conn !== conn) return;
     this.#readyConn = conn;
     this.#host.setState('connected');
+    this.#host.onHello();
     this.#backoff?.reset();
     this.#outbox.flush(conn); // before anything sent from the listeners below
     this.#settleWaiters();
