@@ -35,7 +35,7 @@ import { SocketWriter } from './socket-writer.js';
 import { type AnyFunction, RemoteFunctions } from './remote-functions.js';
 import { PayloadCodec } from './payload-codec.js';
 import { Responder } from './responder.js';
-import { encodeLinesMessage, frameOf, payloadFlags } from './wire.js';
+import { encodeLinesMessage, frameOf } from './wire.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import { channel } from 'node:diagnostics_channel';
 import type { DisconnectInfo, PayloadFormat, Protocol, RequestOptions } from './types.js';
@@ -309,7 +309,7 @@ export class Connection {
     this.#replies.stream(id, promise, it);
     this.counters.requestsSent++;
     try {
-      this.#writeValueNow(FrameKind.REQUEST, e, id, FrameFlags.STREAM); // not waited for, as in requestEncoded
+      this.#writer.writeValueNow(FrameKind.REQUEST, e, id, FrameFlags.STREAM); // not waited for, as in requestEncoded
     } catch (err) {
       this.#pending.reject(id, toError(err));
     }
@@ -343,7 +343,7 @@ export class Connection {
     this.counters.requestsSent++;
     try {
       // Not waited for: a write that fails closes the socket, and closing rejects every pending request.
-      this.#writeValueNow(FrameKind.REQUEST, encoded, id, 0);
+      this.#writer.writeValueNow(FrameKind.REQUEST, encoded, id, 0);
     } catch (err) {
       this.#pending.reject(id, toError(err)); // a type name too long for the frame
     }
@@ -532,26 +532,13 @@ export class Connection {
     return this.#writer.write(parts);
   }
 
-  /** Writes an encoded value as a frame: straight into the batch unless it has attachments. */
+  /** Writes an encoded value as a frame (see `SocketWriter.writeValue`); a type name too long for the frame rejects. */
   #writeValue(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): Promise<void> {
     try {
-      if (e.attachments.length !== 0) return this.#write(frameOf(kind, e, id, flags));
-      return this.#writer.writeFrame(kind, flags | payloadFlags(e), id, e.type, e.payload);
+      return this.#writer.writeValue(kind, e, id, flags);
     } catch (err) {
-      return Promise.reject(toError(err)); // a type name too long for the frame
+      return Promise.reject(toError(err));
     }
-  }
-
-  /**
-   * Writes an encoded value as a frame, like `#writeValue`, without a
-   * promise to wait on: a write that fails closes the socket, and closing
-   * rejects every pending request.
-   *
-   * @throws RangeError for a type name too long for the frame
-   */
-  #writeValueNow(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): void {
-    if (e.attachments.length !== 0) this.#writer.writeNow(frameOf(kind, e, id, flags));
-    else this.#writer.writeFrameNow(kind, flags | payloadFlags(e), id, e.type, e.payload);
   }
 
   #writeRaw(...parts: Buffer[]): void {

@@ -23,7 +23,6 @@ import { FN_CALL_TYPE } from './remote-functions.js';
 import type { SocketWriter } from './socket-writer.js';
 import { isStream } from './sockhop-peer.js';
 import type { ConnectionCounters } from './stats.js';
-import { frameOf, payloadFlags } from './wire.js';
 
 /** What a {@link Responder} needs from its connection. */
 export interface ResponderHost {
@@ -198,9 +197,7 @@ export class Responder {
   #writeReply(id: number, reply: unknown): void {
     if (!this.#host.isReady()) return; // the requester gets ERR_NOT_CONNECTED on its side
     try {
-      const e = this.#payloads.encode(reply);
-      if (e.attachments.length === 0) this.#writer.writeFrameNow(FrameKind.REPLY, payloadFlags(e), id, e.type, e.payload);
-      else this.#writer.writeNow(frameOf(FrameKind.REPLY, e, id));
+      this.#writer.writeValueNow(FrameKind.REPLY, this.#payloads.encode(reply), id, 0);
     } catch (err) {
       this.#writeError(id, err);
     }

@@ -12,7 +12,9 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HopwireError } from './errors.js';
+import type { EncodedValue } from './codec.js';
 import { type FrameKind, HEADER_BYTES, encodeBytesFrameInto, encodeFrameInto, maxFrameBytes } from './frame.js';
+import { frameOf, payloadFlags } from './wire.js';
 
 /** Parts shorter than this are merged with their neighbours before writing. */
 const MERGE_BELOW = 16 * 1024;
@@ -133,6 +135,29 @@ export class SocketWriter {
       this.#tick = { promise, resolve, reject };
     }
     return this.#tick.promise;
+  }
+
+  /**
+   * Writes an encoded value as a frame of `kind`: encoded straight into the
+   * batch ({@link writeFrame}) unless it has attachments, which are passed
+   * as they are. Resolves when the batch reaches the OS.
+   *
+   * @throws RangeError for a type name too long for the frame
+   */
+  writeValue(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): Promise<void> {
+    if (e.attachments.length !== 0) return this.write(frameOf(kind, e, id, flags));
+    return this.writeFrame(kind, flags | payloadFlags(e), id, e.type, e.payload);
+  }
+
+  /**
+   * {@link writeValue} without waiting (replies, requests): failures show up
+   * as a closed socket.
+   *
+   * @throws RangeError for a type name too long for the frame
+   */
+  writeValueNow(kind: FrameKind, e: EncodedValue<string | Buffer>, id: number, flags: number): void {
+    if (e.attachments.length !== 0) this.writeNow(frameOf(kind, e, id, flags));
+    else this.writeFrameNow(kind, flags | payloadFlags(e), id, e.type, e.payload);
   }
 
   /** Adds parts without waiting (control frames, replies): failures show up as a closed socket. */

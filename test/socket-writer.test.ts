@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { type Socket, createServer, connect } from 'node:net';
 import { expect } from 'chai';
 import { FrameDecoder } from '../src/frame-decoder.js';
-import { FrameKind, encodeFrameToBuffer } from '../src/frame.js';
+import { Codec } from '../src/codec.js';
+import { FrameFlags, FrameKind, encodeFrameToBuffer } from '../src/frame.js';
 import { SocketWriter } from '../src/socket-writer.js';
 
 /** A connected socket pair; the reader's bytes are collected until it ends. */
@@ -34,6 +35,8 @@ async function pair(): Promise<{ writer: Socket; received: Promise<Buffer>; clos
     },
   };
 }
+
+const codec = new Codec();
 
 describe('SocketWriter', () => {
   it('keeps frames and parts in write order, across chunks, big payloads and ticks', async () => {
@@ -68,6 +71,19 @@ describe('SocketWriter', () => {
       for (let i = 1; i <= 100; i++) frame(10_000 + i, `"tick 2 #${i}"`);
       out.writeFrameNow(FrameKind.REPLY, 0, 7, '', '"now"');
       expected.push(encodeFrameToBuffer({ kind: FrameKind.REPLY, id: 7, payload: '"now"' }));
+      // Encoded values: into the chunk without attachments, their own parts with; flags added to the value's.
+      const plain = codec.encode({ a: 1 });
+      const withBytes = codec.encode({ b: Buffer.alloc(70_000, 0xcd), d: new Date(3) });
+      out.writeValueNow(FrameKind.REQUEST, plain, 8, FrameFlags.STREAM);
+      void out.writeValue(FrameKind.MESSAGE, withBytes, 0, 0);
+      out.writeValueNow(FrameKind.REPLY, withBytes, 9, 0);
+      void out.writeValue(FrameKind.MESSAGE, plain, 0, 0);
+      expected.push(
+        encodeFrameToBuffer({ kind: FrameKind.REQUEST, id: 8, flags: FrameFlags.STREAM, payload: plain.payload }),
+        encodeFrameToBuffer({ kind: FrameKind.MESSAGE, flags: FrameFlags.TAGGED, payload: withBytes.payload, attachments: withBytes.attachments }),
+        encodeFrameToBuffer({ kind: FrameKind.REPLY, id: 9, flags: FrameFlags.TAGGED, payload: withBytes.payload, attachments: withBytes.attachments }),
+        encodeFrameToBuffer({ kind: FrameKind.MESSAGE, payload: plain.payload }),
+      );
       await out.write([]);
       writer.end();
       const bytes = await received;
