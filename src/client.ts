@@ -317,6 +317,11 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('close');
   }
 
+  /** Emits `'error'` when someone listens (an unheard `'error'` would throw), as `Server` does. */
+  readonly #emitError = (err: Error): void => {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  };
+
   /** The transport for `transport: 'udp'` or `nats`. */
   #createTransport(transport: TransportName): ClientTransport {
     const host: ClientTransportHost = {
@@ -337,9 +342,7 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#onMessage(value, meta, reply);
       },
       onRequest: (value, meta, signal) => this.#onRequest(value, meta, signal),
-      emitError: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      },
+      emitError: this.#emitError,
     };
     return createClientTransport(transport, host);
   }
@@ -417,9 +420,7 @@ export class Client extends EventEmitter<ClientEvents> {
       onReconnecting: (info) => {
         this.emit('reconnecting', info, this.options.endpoint);
       },
-      emitError: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      },
+      emitError: this.#emitError,
     };
   }
 
