@@ -280,7 +280,8 @@ function randomValue(r: Rng, depth: number, g: GenState): unknown {
     case 3: {
       const m = new Map<unknown, unknown>();
       const n = r.int(4);
-      for (let i = 0; i < n; i++) m.set(randomValue(r, d, g), randomValue(r, d, g));
+      // String keys half the time, so both wire forms of a Map (M and m) come up.
+      for (let i = 0; i < n; i++) m.set(r.chance(0.5) ? r.pick(KEYS) : randomValue(r, d, g), randomValue(r, d, g));
       return m;
     }
     case 4: {
@@ -359,7 +360,7 @@ function randomTaggedJson(r: Rng, depth: number, attachments: number): unknown {
     return o;
   }
   // A tag: a known or unknown name, with plausible or random fields.
-  const tag = r.pick<unknown>(['u', 'n', 'b', 'd', 'r', 'e', 'm', 's', 'a', 'o', 'c', 'z', '', 1, null, ['a']]);
+  const tag = r.pick<unknown>(['u', 'n', 'b', 'd', 'r', 'e', 'm', 'M', 's', 'a', 'o', 'c', 'z', '', 1, null, ['a']]);
   const node: Record<string, unknown> = { $hw: tag };
   const plausible = r.chance(0.7);
   switch (tag) {
@@ -381,6 +382,12 @@ function randomTaggedJson(r: Rng, depth: number, attachments: number): unknown {
     case 'm':
       node.v = plausible ? Array.from({ length: r.int(3) }, () => [randomTaggedJson(r, d, attachments), randomTaggedJson(r, d, attachments)]) : r.pick([[[1]], [1, 2], {}, null]);
       break;
+    case 'M': {
+      const o: Record<string, unknown> = {};
+      for (let i = r.int(3); i > 0; i--) o[r.pick(KEYS)] = randomTaggedJson(r, d, attachments);
+      node.v = plausible ? o : r.pick([[['a', 1]], 'ab', null, 1]);
+      break;
+    }
     case 's':
     case 'o':
       node.v = plausible ? (tag === 's' ? [randomTaggedJson(r, d, attachments)] : { $hw: 'data', k: randomTaggedJson(r, d, attachments) }) : r.pick([null, 1, 'x', []]);

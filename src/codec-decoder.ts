@@ -153,6 +153,8 @@ export class ValueDecoder {
         return reviveError(v);
       case 'm':
         return this.#reviveMap(v, depth, state);
+      case 'M':
+        return this.#reviveKeyedMap(v, depth, state);
       case 's':
         if (!Array.isArray(v)) throw badTag('s', 'an array');
         return new Set(this.#revive(v, depth, state) as unknown[]);
@@ -190,6 +192,15 @@ export class ValueDecoder {
       if (!Array.isArray(pair) || pair.length !== 2) throw badTag('m', 'an array of [key, value] pairs');
       map.set(this.#revive(pair[0], depth + 1, state), this.#revive(pair[1], depth + 1, state));
     }
+    return map;
+  }
+
+  /** A Map sent as an object (tag `M`): its own keys, in order, are the Map's keys. */
+  #reviveKeyedMap(v: unknown, depth: number, state: DecodeState): Map<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badTag('M', 'an object');
+    const record = v as Record<string, unknown>;
+    const map = new Map<string, unknown>();
+    for (const key of Object.keys(record)) map.set(key, this.#revive(record[key], depth + 1, state));
     return map;
   }
 }

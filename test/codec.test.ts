@@ -406,6 +406,53 @@ describe('Codec', () => {
       }
     });
 
+    it('a Map whose keys are all strings travels as an object (tag M), in order, its values revived', () => {
+      const map = new Map<string, unknown>([
+        ['w', 12],
+        ['$hw', 'not a tag'],
+        ['constructor', new Date(7)],
+        ['', new Map([['inner', 1n]])],
+        ['x1', undefined],
+      ]);
+      const e = codec.encode(map);
+      expect(e.payload).to.equal(
+        '{"$hw":"M","v":{"w":12,"$hw":"not a tag","constructor":{"$hw":"d","v":7},"":{"$hw":"M","v":{"inner":{"$hw":"b","v":"1"}}},"x1":{"$hw":"u"}}}',
+      );
+      for (const out of both(map)) {
+        expect(out).to.be.instanceOf(Map);
+        expect([...(out as Map<string, unknown>).keys()]).to.deep.equal(['w', '$hw', 'constructor', '', 'x1']);
+        expect((out as Map<string, unknown>).get('constructor')).to.be.instanceOf(Date);
+        expectSame(out, map);
+      }
+      expect(codec.encode(new Map()).payload).to.equal('{"$hw":"M","v":{}}');
+    });
+
+    it('a Map with a key an object would reorder or misread keeps the pairs form (tag m)', () => {
+      const maps: Map<unknown, unknown>[] = [
+        new Map<unknown, unknown>([['b', 1], ['2', 2], ['a', 3]]), // "2" would move to the front of an object
+        new Map<unknown, unknown>([['b', 1], ['0x', 2]]),
+        new Map<unknown, unknown>([['__proto__', { polluted: 1 }]]),
+        new Map<unknown, unknown>([['a', 1], [2, 2]]),
+      ];
+      for (const map of maps) {
+        expect(codec.encode(map).payload).to.match(/^\{"\$hw":"m","v":\[\[/);
+        for (const out of both(map)) {
+          expect([...(out as Map<unknown, unknown>).keys()]).to.deep.equal([...map.keys()]);
+          expectSame(out, map);
+        }
+      }
+    });
+
+    it('decodes an M tag from the wire: own keys in order, __proto__ as a plain key', () => {
+      const { value } = codec.decode('', '{"$hw":"M","v":{"b":1,"__proto__":{"polluted":1},"a":{"$hw":"d","v":0}}}', [], true);
+      const map = value as Map<string, unknown>;
+      expect(map).to.be.instanceOf(Map);
+      expect([...map.keys()]).to.deep.equal(['b', '__proto__', 'a']);
+      expect(map.get('__proto__')).to.deep.equal({ polluted: 1 });
+      expect(map.get('a')).to.be.instanceOf(Date);
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
     it('Set, in order, with objects in it', () => {
       const set = new Set<unknown>(['x', 1, { a: 1 }, [2], new Date(3), null]);
       for (const out of both({ set })) {
@@ -1129,6 +1176,10 @@ describe('Codec', () => {
       ['m with a non-pair', '{"$hw":"m","v":[1]}'],
       ['m with a one-element pair', '{"$hw":"m","v":[[1]]}'],
       ['m with a three-element pair', '{"$hw":"m","v":[[1,2,3]]}'],
+      ['M with an array', '{"$hw":"M","v":[["a",1]]}'],
+      ['M with null', '{"$hw":"M","v":null}'],
+      ['M with a string', '{"$hw":"M","v":"ab"}'],
+      ['M without a value', '{"$hw":"M"}'],
       ['s not an array', '{"$hw":"s","v":"abc"}'],
       ['o with an array', '{"$hw":"o","v":[1]}'],
       ['o with null', '{"$hw":"o","v":null}'],
@@ -1198,6 +1249,7 @@ describe('Codec', () => {
         '{"__proto__":{"$hw":"d","v":0},"x":{"__proto__":{"$hw":"u"}}}',
         '{"$hw":"o","v":{"__proto__":{"polluted":1},"$hw":"x"}}',
         '{"$hw":"m","v":[["__proto__",{"polluted":1}]]}',
+        '{"$hw":"M","v":{"__proto__":{"polluted":1}}}',
         '[{"__proto__":[]}]',
       ];
       for (const payload of payloads) {
@@ -1331,7 +1383,7 @@ describe('Codec', () => {
     });
 
     it('any payload either decodes or throws a HopwireError', () => {
-      const tags = ['u', 'n', 'b', 'd', 'r', 'e', 'm', 's', 'a', 'o', 'c', 'zz', '', '__proto__'];
+      const tags = ['u', 'n', 'b', 'd', 'r', 'e', 'm', 'M', 's', 'a', 'o', 'c', 'zz', '', '__proto__'];
       const names = ['Widget', 'geo.Point', 'Fragile', 'Gear', 'Nope', 'constructor', '__proto__', 'toString'];
       const binaryNames = ['Buffer', 'ArrayBuffer', 'DataView', 'Int8Array', 'Uint16Array', 'Float64Array', 'BigInt64Array', 'toString', 'x'];
       const tagged = fc.letrec<Record<string, unknown>>((tie) => ({
