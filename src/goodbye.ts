@@ -18,7 +18,14 @@ const MAX_REASON = 500;
  * @param reason - why, for the peer's `DisconnectInfo` (cut at 500 characters)
  */
 export function goodbyePayload(code: string, reason: string): string {
-  return JSON.stringify({ code, reason: reason.slice(0, MAX_REASON) });
+  return JSON.stringify({ code, reason: cut(reason) });
+}
+
+/** `text` cut to {@link MAX_REASON} UTF-16 units, never between the two halves of a surrogate pair. */
+function cut(text: string): string {
+  if (text.length <= MAX_REASON) return text;
+  const last = text.charCodeAt(MAX_REASON - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_REASON - 1 : MAX_REASON);
 }
 
 /**
@@ -31,7 +38,7 @@ export function goodbyeInfo(payload: Buffer): DisconnectInfo {
   let error: HopwireError | undefined;
   try {
     const data = JSON.parse(payload.toString('utf8')) as { code?: unknown; reason?: unknown };
-    if (typeof data.reason === 'string') message = `the peer said goodbye: ${data.reason.slice(0, MAX_REASON)}`;
+    if (typeof data.reason === 'string') message = `the peer said goodbye: ${cut(data.reason)}`;
     if (data.code === ErrorCode.VERSION || data.code === ErrorCode.AUTH || data.code === ErrorCode.PROTOCOL) {
       error = new HopwireError(data.code, message);
     }
