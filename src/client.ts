@@ -27,7 +27,7 @@ import type { ClientEvents, ClientMessageContext, ClientRequestContext, ClientSt
 import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
 import { Dialer, type DialerHost } from './dialer.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError, toError } from './errors.js';
+import { ErrorCode, HopwireError, clientClosedError, toError } from './errors.js';
 import { MessageIterator } from './message-iterator.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { DEFAULTS } from './options.js';
@@ -176,7 +176,7 @@ export class Client extends EventEmitter<ClientEvents> {
     return createProxy<T>(
       this.options.codec,
       (call, opts) => {
-        if (this.#state === 'closed') return Promise.reject(closedError());
+        if (this.#state === 'closed') return Promise.reject(clientClosedError());
         if (this.#transport !== undefined) return this.#transport.requestEncoded(call, opts);
         if (this.#pool !== undefined) {
           const member = this.#pool.pick();
@@ -203,7 +203,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * `ERR_BUFFER_FULL` when the server reads too slowly
    */
   send(value: unknown, options: SendOptions = {}): Promise<void> {
-    if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#state === 'closed') return Promise.reject(clientClosedError());
     if (this.#transport !== undefined) return this.#transport.send(value, options);
     if (this.#pool !== undefined) return this.#pool.pick()?.send(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.send(value, options.ack === true, this.#dialer.live, this.#canQueue());
@@ -219,7 +219,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * it never hangs
    */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
-    if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#state === 'closed') return Promise.reject(clientClosedError());
     if (this.#transport !== undefined) return this.#transport.request(value, options);
     if (this.#pool !== undefined) return this.#pool.pick()?.request(value, options) ?? Promise.reject(poolDown());
     return this.#outbox.request(value, options, this.#dialer.live, this.#canQueue());
@@ -269,7 +269,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const member = this.#pool === undefined ? this : this.#pool.pick();
     const conn = member === undefined ? undefined : member.#dialer.live;
     if (this.#state !== 'closed' && conn !== undefined) return conn.requestStream(value, options);
-    return failedIterator(this.#state === 'closed' ? closedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
+    return failedIterator(this.#state === 'closed' ? clientClosedError() : new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected'));
   }
 
   /** Messages and requests waiting in the offline queue. */
@@ -310,7 +310,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#state = 'closed';
     if (this.#pool !== undefined) await Promise.all(this.#pool.members.map((m) => m.close()));
     await this.#transport?.close();
-    const closing = this.#dialer.close(closedError);
+    const closing = this.#dialer.close(clientClosedError);
     if (closing !== undefined) await closing;
     for (const it of [...this.#iterators]) it.end();
     debug('client closed');
@@ -353,7 +353,7 @@ export class Client extends EventEmitter<ClientEvents> {
       .connect()
       .then(
         () => {
-          if (this.#state === 'closed') throw closedError();
+          if (this.#state === 'closed') throw clientClosedError();
           this.#state = 'connected';
         },
         (err: unknown) => {
@@ -441,9 +441,6 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 }
 
-function closedError(): HopwireError {
-  return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
-}
 
 function failedIterator(err: Error): AsyncIterableIterator<unknown> {
   const it = new MessageIterator<unknown>(1, () => undefined);

@@ -119,6 +119,11 @@ export function isHopwireError(err: unknown, code?: ErrorCode): err is HopwireEr
   return err instanceof HopwireError && (code === undefined || err.code === code);
 }
 
+/** The error of a call on a client after `close()`: `ERR_CLOSED`, whichever transport it uses. */
+export function clientClosedError(): HopwireError {
+  return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
+}
+
 /** Anything thrown, as an Error (for promise rejections and `cause`s). */
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

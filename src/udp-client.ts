@@ -15,7 +15,7 @@
 import type { Socket as DgramSocket } from 'node:dgram';
 import { type DatagramLimits, datagramLimit, readDatagram, writeDatagram } from './datagram.js';
 import { debug } from './debug.js';
-import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
+import { ErrorCode, clientClosedError, HopwireError, rethrow, toError } from './errors.js';
 import { type ConnectionCounters, newCounters } from './stats.js';
 import type { ClientTransport, ClientTransportHost } from './transport.js';
 import type { SendOptions } from './types.js';
@@ -58,14 +58,14 @@ export class UdpClientTransport implements ClientTransport {
    */
   async connect(): Promise<void> {
     if (this.#state === 'connected') return;
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw clientClosedError();
     const endpoint = this.#host.options.endpoint;
     if ('path' in endpoint) throw new HopwireError(ErrorCode.INVALID_OPTION, 'transport: "udp" needs a port, not a path');
     this.#state = 'connecting';
     let socket: DgramSocket | undefined;
     try {
       const { address, family } = await resolveHost(endpoint.host);
-      if (this.#isClosed()) throw closedError();
+      if (this.#isClosed()) throw clientClosedError();
       socket = openSocket(family);
       const s = socket;
       await new Promise<void>((resolve, reject) => {
@@ -75,7 +75,7 @@ export class UdpClientTransport implements ClientTransport {
           resolve();
         });
       });
-      if (this.#isClosed()) throw closedError();
+      if (this.#isClosed()) throw clientClosedError();
       const settings = this.#host.settings;
       this.#limits = {
         maxDatagramBytes: datagramLimit(family, this.#host.options.maxDatagramBytes),
@@ -114,7 +114,7 @@ export class UdpClientTransport implements ClientTransport {
     }
     const socket = this.#socket;
     const limits = this.#limits;
-    if (this.#state === 'closed') return Promise.reject(closedError());
+    if (this.#state === 'closed') return Promise.reject(clientClosedError());
     if (this.#state !== 'connected' || socket === undefined || limits === undefined) {
       return Promise.reject(new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected: call connect() first'));
     }
@@ -187,9 +187,6 @@ export class UdpClientTransport implements ClientTransport {
   }
 }
 
-function closedError(): HopwireError {
-  return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
-}
 
 function unsupported(what: string): HopwireError {
   return new HopwireError(ErrorCode.UNSUPPORTED, `${what} is not available over UDP: requests need a reply channel UDP does not promise (see docs/udp.md)`);

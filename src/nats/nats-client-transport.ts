@@ -14,7 +14,7 @@
  */
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { debug } from '../debug.js';
-import { ErrorCode, HopwireError, rethrow, toError } from '../errors.js';
+import { ErrorCode, clientClosedError, HopwireError, rethrow, toError } from '../errors.js';
 import { type Frame, FrameKind } from '../frame.js';
 import { type ConnectionCounters, newCounters } from '../stats.js';
 import type { ClientTransport, ClientTransportHost } from '../transport.js';
@@ -82,7 +82,7 @@ export class NatsClientTransport implements ClientTransport {
    */
   async connect(): Promise<void> {
     if (this.#state === 'connected' || this.#state === 'reconnecting') return;
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw clientClosedError();
     if (this.#state === 'stopped') throw stoppedError();
     this.#state = 'connecting';
     const o = this.#host.options;
@@ -98,7 +98,7 @@ export class NatsClientTransport implements ClientTransport {
       });
       if (this.#isClosed()) {
         await nc.close();
-        throw closedError();
+        throw clientClosedError();
       }
       this.#nc = nc;
       const peer = new NatsPeer(nc, this.#host.settings, createInbox(), (msg, frame) => {
@@ -122,7 +122,7 @@ export class NatsClientTransport implements ClientTransport {
       if (opened !== undefined) await closeNats(opened, false);
       throw error;
     }
-    if (this.#isClosed()) throw closedError();
+    if (this.#isClosed()) throw clientClosedError();
     this.#state = 'connected';
     this.#startHeartbeat();
     this.#watch(nc);
@@ -172,7 +172,7 @@ export class NatsClientTransport implements ClientTransport {
     const nc = this.#nc;
     if (nc === undefined) return;
     if (wasConnected) this.#sayHello(FrameKind.GOODBYE);
-    this.#peer?.close(closedError());
+    this.#peer?.close(clientClosedError());
     await closeNats(nc, wasConnected);
   }
 
@@ -181,7 +181,7 @@ export class NatsClientTransport implements ClientTransport {
   }
 
   #live(): NatsPeer | HopwireError {
-    if (this.#state === 'closed') return closedError();
+    if (this.#state === 'closed') return clientClosedError();
     if (this.#state === 'stopped') return stoppedError();
     return this.#peer ?? new HopwireError(ErrorCode.NOT_CONNECTED, 'not connected: call connect() first');
   }
@@ -267,6 +267,3 @@ function stoppedError(): HopwireError {
   return new HopwireError(ErrorCode.NOT_CONNECTED, 'the NATS connection is closed: the NATS client gave up reconnecting (see reconnect and nats.maxReconnectAttempts)');
 }
 
-function closedError(): HopwireError {
-  return new HopwireError(ErrorCode.CLOSED, 'the client was closed');
-}
