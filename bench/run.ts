@@ -10,12 +10,12 @@
  * `assets/benchmarks.svg`.
  *
  * ```
- * npm run bench:net                      # the full benchmark (3 runs, ~8 minutes)
+ * npm run bench:net                      # the full benchmark (5 runs, ~7 minutes)
  * npm run bench:net -- --quick           # smoke test: 1 run, 1/20 of the counts
  * npm run bench:net -- --only S1,S4      # some scenarios (ids start with these)
  * npm run bench:net -- --contenders hopwire,raw-net
  * npm run bench:net -- --only S2,S3 --contenders hopwire,hopwire-nats,raw-net   # NATS: needs nats-server
- * npm run bench:net -- --runs 5
+ * npm run bench:net -- --runs 3         # fewer runs: quicker, noisier medians
  * npm run bench:net -- --profile prof/   # node --cpu-prof in every child, into prof/
  * npm run bench:net -- --write / --no-write   # force writing the docs, or not
  * ```
@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const runs = Number(args.runs ?? (quick ? 1 : 3));
+const runs = Number(args.runs ?? (quick ? 1 : 5));
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs needs a positive integer');
 const only = args.only?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const picked = args.contenders?.split(',').map((s) => s.trim()).filter(Boolean);
