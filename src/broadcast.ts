@@ -25,10 +25,30 @@ interface Batch {
   readonly done: Promise<void>;
 }
 
+/** Frames up to this size are put in the shared chunk; bigger ones are written per session as they are. */
+const SHARE_BELOW = 16 * 1024;
+/** Size of the chunk broadcast frames are shared from. */
+const SHARED_CHUNK_BYTES = 64 * 1024;
+
+/** A frame in the shared chunk. */
+interface SharedFrame {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
 /** Sends broadcasts, batched per tick, with the slow-consumer policy. */
 export class Broadcaster {
   readonly #policy: ResolvedServerOptions['slowConsumer'];
   #batch: { batch: Batch; resolve: () => void } | undefined;
+  /**
+   * Where each broadcast frame is copied once, for every session's writer
+   * to reference (`SocketWriter.writeShared`) instead of copying it into
+   * its own chunk. Bytes are only ever appended: what was handed out is
+   * never written again.
+   */
+  #chunk: Buffer | undefined;
+  #offset = 0;
 
   /** @param policy - the server's `slowConsumer` options */
   constructor(policy: ResolvedServerOptions['slowConsumer']) {
@@ -44,12 +64,23 @@ export class Broadcaster {
     const { maxBytes, policy } = this.#policy;
     const batch = this.#current();
     let count = 0;
+    // The frame of each framing in use (binary JSON, MessagePack, lines), put in the shared chunk once.
+    const shared = new Map<Buffer[], SharedFrame | undefined>();
     for (const s of sessions) {
       if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
         this.#slow(s);
         continue;
       }
-      const write = s.connection.sendEncoded(parts(s));
+      const frame = parts(s);
+      let write: Promise<void>;
+      const conn = s.connection;
+      if (conn.sendShared !== undefined && frame.length === 1) {
+        let at = shared.get(frame);
+        if (at === undefined && !shared.has(frame)) shared.set(frame, (at = this.#share(frame[0] as Buffer)));
+        write = at === undefined ? conn.sendEncoded(frame) : conn.sendShared(at.buf, at.start, at.end);
+      } else {
+        write = conn.sendEncoded(frame);
+      }
       count++;
       if (!batch.writes.has(s)) {
         // The tick's write is shared by every broadcast of the tick: settle it once.
@@ -66,6 +97,21 @@ export class Broadcaster {
       }
     }
     return batch.done.then(() => count);
+  }
+
+  /** Copies a small frame into the shared chunk; `undefined` for a big one (written per session as it is). */
+  #share(frame: Buffer): SharedFrame | undefined {
+    if (frame.length >= SHARE_BELOW) return undefined;
+    let chunk = this.#chunk;
+    if (chunk === undefined || this.#offset + frame.length > chunk.length) {
+      chunk = Buffer.allocUnsafeSlow(SHARED_CHUNK_BYTES);
+      this.#chunk = chunk;
+      this.#offset = 0;
+    }
+    const start = this.#offset;
+    chunk.set(frame, start);
+    this.#offset = start + frame.length;
+    return { buf: chunk, start, end: this.#offset };
   }
 
   #slow(s: Session): void {

@@ -254,6 +254,18 @@ export class Connection {
     return this.#write(parts);
   }
 
+  /**
+   * Writes the frame at `buf[start, end)`, a buffer other connections write
+   * from too, without copying it (see `SocketWriter.writeShared`):
+   * `Server.sendAll` puts each broadcast frame in such a buffer once.
+   */
+  sendShared(buf: Buffer, start: number, end: number): Promise<void> {
+    const refusal = this.#refuseSend() ?? this.#bufferFull();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    this.counters.messagesOut++;
+    return this.#writer.writeShared(buf, start, end);
+  }
+
   /** Sends a request; resolves with the reply. */
   request(value: unknown, options: RequestOptions = {}): Promise<unknown> {
     const dialect = this.#lines?.requests;

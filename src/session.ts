@@ -40,7 +40,7 @@ export type SessionLink = Pick<
   | 'close'
   | 'destroy'
 > &
-  Partial<Pick<Connection, 'payloadFormat'>>;
+  Partial<Pick<Connection, 'payloadFormat' | 'sendShared'>>;
 
 /** What a {@link Session} reports to its server. Internal. */
 export interface SessionOwner {

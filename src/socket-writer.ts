@@ -39,6 +39,15 @@ export class SocketWriter {
   #chunk: Buffer | undefined;
   #chunkStart = 0;
   #chunkOffset = 0;
+  /**
+   * The open run of bytes of a buffer other writers share too (a broadcast's
+   * frames, see {@link writeShared}), not yet in `#parts`. While a run is
+   * open the chunk holds no frames of this tick that are not in `#parts`
+   * yet: opening a run cuts the chunk, and writing to the chunk closes it.
+   */
+  #shared: Buffer | undefined;
+  #sharedStart = 0;
+  #sharedEnd = 0;
 
   /**
    * @param socket - the socket to write to
@@ -105,6 +114,7 @@ export class SocketWriter {
 
   /** The chunk, with at least `room` bytes free at `#chunkOffset` (a new one if needed). */
   #room(room: number): Buffer {
+    if (this.#shared !== undefined) this.#cut(); // the shared run goes before what is written now
     let chunk = this.#chunk;
     if (chunk === undefined || this.#chunkOffset + room > chunk.length) {
       this.#cut();
@@ -160,6 +170,26 @@ export class SocketWriter {
     else this.writeFrameNow(kind, flags | payloadFlags(e), id, e.type, e.payload);
   }
 
+  /**
+   * Adds `buf[start, end)` to this tick's batch by reference: the bytes are
+   * not copied, and successive ranges that continue each other in the same
+   * buffer leave as one part. The caller must never change those bytes (a
+   * broadcast appends each frame to a buffer every session's writer shares).
+   * Resolves when the batch reaches the OS.
+   */
+  writeShared(buf: Buffer, start: number, end: number): Promise<void> {
+    if (this.#shared !== buf || this.#sharedEnd !== start) {
+      this.#cut(); // what came before goes first
+      this.#shared = buf;
+      this.#sharedStart = start;
+    }
+    this.#sharedEnd = end;
+    this.#counters.bytesOut += end - start;
+    this.#partsBytes += end - start;
+    this.#schedule();
+    return this.#tickPromise();
+  }
+
   /** Adds parts without waiting (control frames, replies): failures show up as a closed socket. */
   writeNow(parts: readonly Buffer[]): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
@@ -194,8 +224,15 @@ export class SocketWriter {
     }
   }
 
-  /** Moves the chunk's frames of this tick into `#parts`; those bytes are never written again. */
+  /**
+   * Moves the open shared run, then the chunk's frames of this tick, into
+   * `#parts`; those chunk bytes are never written again.
+   */
   #cut(): void {
+    if (this.#shared !== undefined) {
+      this.#parts.push(this.#shared.subarray(this.#sharedStart, this.#sharedEnd));
+      this.#shared = undefined;
+    }
     if (this.#chunkOffset > this.#chunkStart && this.#chunk !== undefined) {
       this.#parts.push(this.#chunk.subarray(this.#chunkStart, this.#chunkOffset));
       this.#chunkStart = this.#chunkOffset;

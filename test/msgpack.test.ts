@@ -21,7 +21,7 @@ import { Packr } from 'msgpackr';
 import { Codec } from '../src/codec.js';
 import { TypeRegistry } from '../src/type-registry.js';
 import { Inbox, nextEvent, rejection, thrown, within } from './support/async.js';
-import { closeAll, defer, rawSocket, startClient, startServer } from './support/net.js';
+import { LineReader, closeAll, defer, rawSocket, startClient, startServer } from './support/net.js';
 import { helloBytes } from './support/wire.js';
 
 class Point {
@@ -248,6 +248,42 @@ describe('codec: msgpack', () => {
         expect(flags.filter((f) => f === 0)).to.have.length(2);
       } finally {
         watch.stop();
+      }
+    });
+    it('broadcasts of one tick reach JSON, MessagePack and lines sessions whole and in order, big ones and replies among them', async () => {
+      const { server, port } = await startServer({ codec: 'msgpack', types: [Point], detectTimeout: 30 });
+      server.handle((req) => ({ echo: req }));
+      const packed = await startClient({ port, codec: 'msgpack', types: [Point], reconnect: false });
+      const plain = await startClient({ port, types: [Point], reconnect: false });
+      const connected = nextEvent<ServerEvents, 'connect'>(server, 'connect');
+      const raw = await rawSocket({ port }); // says nothing: a lines session after detectTimeout
+      const lines = new LineReader(raw);
+      await connected;
+      expect(server.sessions.map((s) => s.protocol).sort()).to.deep.equal(['binary', 'binary', 'lines']);
+      const inboxes = [new Inbox(), new Inbox()];
+      packed.on('message', (m) => inboxes[0]?.push(m));
+      plain.on('message', (m) => inboxes[1]?.push(m));
+      const sent: unknown[] = [];
+      const broadcasts: Promise<number>[] = [];
+      let replies: Promise<unknown>[] = [];
+      for (let i = 0; i < 3000; i++) {
+        // Big values (past the 16 KiB the shared chunk takes) go to each session as they are, in their place.
+        const value = i % 997 === 5 ? { i, big: 'b'.repeat(20_000) } : { i, at: new Point(i, -i) };
+        sent.push(value);
+        broadcasts.push(server.sendAll(value));
+        // Frames of a session's own (replies) written between broadcasts of the same tick.
+        if (i % 500 === 0) replies = [...replies, packed.request(i), plain.request(-i)];
+      }
+      expect(await within(Promise.all(broadcasts), 5000, 'the broadcasts')).to.satisfy((counts: number[]) => counts.every((n) => n === 3));
+      expect(await Promise.all(replies)).to.have.length(12);
+      for (const inbox of inboxes) {
+        await within(inbox.until(sent.length), 5000, 'every broadcast');
+        expect(inbox.items).to.deep.equal(sent);
+        expect((inbox.items[1] as { at: unknown }).at).to.be.instanceOf(Point);
+      }
+      for (let i = 0; i < sent.length; i++) {
+        const got = (await within(lines.json(), 2000, `line ${i}`)) as { i: number };
+        expect(got.i).to.equal(i);
       }
     });
   });

@@ -99,6 +99,52 @@ describe('SocketWriter', () => {
     }
   });
 
+  it('writes shared ranges by reference, in order with everything else, one part while they continue each other', async () => {
+    const { writer, received, close } = await pair();
+    try {
+      const counters = { bytesOut: 0 };
+      const out = new SocketWriter(writer, counters);
+      const written: Buffer[] = [];
+      const write = writer.write.bind(writer) as (chunk: Buffer, cb?: (err?: Error | null) => void) => boolean;
+      writer.write = ((chunk: Buffer, cb?: (err?: Error | null) => void) => {
+        written.push(chunk);
+        return write(chunk, cb);
+      }) as typeof writer.write;
+      const shared = Buffer.alloc(4096);
+      const frames = [0, 1, 2, 3, 4].map((i) => encodeFrameToBuffer({ kind: FrameKind.MESSAGE, payload: `{"n":${i}}` }));
+      const at: number[] = [0];
+      for (const f of frames) {
+        f.copy(shared, at[at.length - 1]);
+        at.push((at[at.length - 1] ?? 0) + f.length);
+      }
+      const range = (i: number): [Buffer, number, number] => [shared, at[i] ?? 0, at[i + 1] ?? 0];
+      // Tick 1: three ranges that continue each other: one part, a view of the shared buffer, no copy.
+      void out.writeShared(...range(0));
+      void out.writeShared(...range(1));
+      expect(out.pendingBytes).to.equal((at[2] ?? 0) - (at[0] ?? 0));
+      await out.writeShared(...range(2));
+      expect(written).to.have.length(1);
+      expect(written[0]?.buffer).to.equal(shared.buffer);
+      expect(written[0]?.byteOffset).to.equal(shared.byteOffset + (at[0] ?? 0));
+      expect(written[0]?.length).to.equal((at[3] ?? 0) - (at[0] ?? 0));
+      // Tick 2: a frame of this writer's own between two ranges that continue each other stays between them.
+      const own = encodeFrameToBuffer({ kind: FrameKind.PING, payload: '' });
+      void out.writeFrame(FrameKind.REPLY, 0, 4, '', '"first"'); // the writer's chunk has room for what follows
+      void out.writeShared(...range(3));
+      out.writeNow([own]);
+      void out.writeFrame(FrameKind.REPLY, 0, 5, '', '"mine"');
+      await out.writeShared(...range(4));
+      writer.end();
+      const bytes = await received;
+      const want = Buffer.concat([...frames.slice(0, 3), encodeFrameToBuffer({ kind: FrameKind.REPLY, id: 4, payload: '"first"' }), frames[3] as Buffer, own, encodeFrameToBuffer({ kind: FrameKind.REPLY, id: 5, payload: '"mine"' }), frames[4] as Buffer]);
+      expect(bytes.equals(want)).to.equal(true);
+      expect(counters.bytesOut).to.equal(want.length);
+      expect(out.pendingBytes).to.equal(0);
+    } finally {
+      await close();
+    }
+  });
+
   it('a type name longer than 255 bytes throws before anything is queued', async () => {
     const { writer, close } = await pair();
     try {
