@@ -10,7 +10,7 @@
  * `assets/benchmarks.svg`.
  *
  * ```
- * npm run bench:net                      # the full benchmark (5 runs, ~7 minutes)
+ * npm run bench:net                      # the full benchmark (5 runs, 6–7 minutes)
  * npm run bench:net -- --quick           # smoke test: 1 run, 1/20 of the counts
  * npm run bench:net -- --only S1,S4      # some scenarios (ids start with these)
  * npm run bench:net -- --contenders hopwire,raw-net

@@ -18,6 +18,8 @@ import type { ResolvedServerOptions } from './options.js';
 import type { Session } from './session.js';
 
 interface Batch {
+  /** Per session, its first write of this tick, as the connection returned it. */
+  readonly first: Map<Session, Promise<void>>;
   /** Per session, its write of this tick, settled (never rejects). */
   readonly writes: Map<Session, Promise<void>>;
   /** Sessions to wait for (not lagging when the batch started). */
@@ -35,6 +37,10 @@ interface SharedFrame {
   readonly buf: Buffer;
   readonly start: number;
   readonly end: number;
+}
+
+function ignore(): void {
+  // a refused broadcast write: the session's close is reported by its disconnect
 }
 
 /** Sends broadcasts, batched per tick, with the slow-consumer policy. */
@@ -67,6 +73,7 @@ export class Broadcaster {
     // The frame of each framing in use (binary JSON, MessagePack, lines), put in the shared chunk once.
     const shared = new Map<Buffer[], SharedFrame | undefined>();
     for (const s of sessions) {
+      if (!s.connection.ready) continue; // closing during this tick: its disconnect is on the way
       if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
         this.#slow(s);
         continue;
@@ -82,8 +89,10 @@ export class Broadcaster {
         write = conn.sendEncoded(frame);
       }
       count++;
-      if (!batch.writes.has(s)) {
+      const first = batch.first.get(s);
+      if (first === undefined) {
         // The tick's write is shared by every broadcast of the tick: settle it once.
+        batch.first.set(s, write);
         batch.writes.set(
           s,
           write.then(
@@ -94,6 +103,10 @@ export class Broadcaster {
           ),
         );
         if (policy === 'wait' || !s.lagging) batch.waited.add(s);
+      } else if (write !== first) {
+        // Not the tick's shared write: a refusal (the session closed during this tick). Handled here,
+        // or it would be an unhandled rejection.
+        write.catch(ignore);
       }
     }
     return batch.done.then(() => count);
@@ -134,7 +147,7 @@ export class Broadcaster {
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const batch: Batch = { writes: new Map(), waited: new Set(), done };
+    const batch: Batch = { first: new Map(), writes: new Map(), waited: new Set(), done };
     this.#batch = { batch, resolve };
     process.nextTick(() => {
       this.#batch = undefined;

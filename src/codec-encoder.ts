@@ -430,16 +430,19 @@ export class ValueEncoder {
 }
 
 /**
- * True when a Map can travel as an object (tag `M`) and come back in the
- * same order: every key a string, none `__proto__`, and none an object
- * would move to the front (array indices; any key starting with a digit
- * counts as one).
+ * True when a Map can travel as an object (tag `M`) and come back the
+ * same: every key a string; none `__proto__` (a prototype, not a key, to an
+ * object); none an object would move to the front (array indices; any key
+ * starting with a digit counts as one); and no `constructor` or `toJSON`,
+ * with which msgpackr takes an object for something other than a plain
+ * object and calls its `toJSON`.
  */
 function objectKeyed(map: Map<unknown, unknown>): boolean {
   for (const k of map.keys()) {
-    if (typeof k !== 'string' || k === '__proto__') return false;
+    if (typeof k !== 'string') return false;
     const c = k.charCodeAt(0);
     if (c >= 48 && c <= 57) return false;
+    if ((c === 95 && k === '__proto__') || (c === 99 && k === 'constructor') || (c === 116 && k === 'toJSON')) return false;
   }
   return true;
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Codec } from '../src/codec.js';
+import { MsgpackCodec } from '../src/codec-msgpack.js';
 import type { DecodedValue, EncodedValue } from '../src/codec.js';
 import { ErrorCode, HopwireError } from '../src/errors.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
@@ -410,18 +411,18 @@ describe('Codec', () => {
       const map = new Map<string, unknown>([
         ['w', 12],
         ['$hw', 'not a tag'],
-        ['constructor', new Date(7)],
+        ['toString', new Date(7)],
         ['', new Map([['inner', 1n]])],
         ['x1', undefined],
       ]);
       const e = codec.encode(map);
       expect(e.payload).to.equal(
-        '{"$hw":"M","v":{"w":12,"$hw":"not a tag","constructor":{"$hw":"d","v":7},"":{"$hw":"M","v":{"inner":{"$hw":"b","v":"1"}}},"x1":{"$hw":"u"}}}',
+        '{"$hw":"M","v":{"w":12,"$hw":"not a tag","toString":{"$hw":"d","v":7},"":{"$hw":"M","v":{"inner":{"$hw":"b","v":"1"}}},"x1":{"$hw":"u"}}}',
       );
       for (const out of both(map)) {
         expect(out).to.be.instanceOf(Map);
-        expect([...(out as Map<string, unknown>).keys()]).to.deep.equal(['w', '$hw', 'constructor', '', 'x1']);
-        expect((out as Map<string, unknown>).get('constructor')).to.be.instanceOf(Date);
+        expect([...(out as Map<string, unknown>).keys()]).to.deep.equal(['w', '$hw', 'toString', '', 'x1']);
+        expect((out as Map<string, unknown>).get('toString')).to.be.instanceOf(Date);
         expectSame(out, map);
       }
       expect(codec.encode(new Map()).payload).to.equal('{"$hw":"M","v":{}}');
@@ -433,10 +434,15 @@ describe('Codec', () => {
         new Map<unknown, unknown>([['b', 1], ['0x', 2]]),
         new Map<unknown, unknown>([['__proto__', { polluted: 1 }]]),
         new Map<unknown, unknown>([['a', 1], [2, 2]]),
+        // msgpackr would take an object with these keys for a non-plain one and call its toJSON
+        new Map<unknown, unknown>([['toJSON', 1], ['constructor', false]]),
+        new Map<unknown, unknown>([['constructor', 'x']]),
       ];
       for (const map of maps) {
         expect(codec.encode(map).payload).to.match(/^\{"\$hw":"m","v":\[\[/);
-        for (const out of both(map)) {
+        const packed = new MsgpackCodec(codec);
+        const e = packed.encode(map);
+        for (const out of [...both(map), packed.decode(e.type, e.payload, [], e.tagged).value]) {
           expect([...(out as Map<unknown, unknown>).keys()]).to.deep.equal([...map.keys()]);
           expectSame(out, map);
         }

@@ -394,6 +394,38 @@ describe('server and client', () => {
       expect(((await iterators[1]!.next()).value as { message: unknown }).message).to.deep.equal({ marker: true });
     });
 
+    it('a session closed between two broadcasts of one tick is skipped by the second, and nothing is left unhandled', async () => {
+      const { server, port } = await startServer();
+      const [a, b] = await Promise.all([startClient({ port, reconnect: false }), startClient({ port, reconnect: false })]);
+      a.on('error', () => undefined);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      defer(() => {
+        process.off('unhandledRejection', onUnhandled);
+        return undefined;
+      });
+      const itB = b.messages();
+      defer(async () => {
+        await itB.return?.();
+      });
+      const intro = nextEvent<ServerEvents, 'message'>(server, 'message');
+      await a.send('me');
+      const [, ctx] = await intro;
+      const first = server.sendAll({ n: 1 });
+      void ctx.session.close();
+      const second = server.sendAll({ n: 2 });
+      const third = server.sendAll({ n: 3 });
+      expect(await Promise.all([first, second, third])).to.deep.equal([2, 1, 1]);
+      const got = [];
+      for (let i = 0; i < 3; i++) got.push(((await itB.next()).value as { message: unknown }).message);
+      expect(got).to.deep.equal([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      await new Promise((resolve) => setImmediate(resolve)); // past Node's unhandled-rejection check
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('ctx.reply answers the sender only', async () => {
       const { server, port } = await startServer();
       server.on('message', (message, ctx) => {
