@@ -104,8 +104,8 @@ export class Broadcaster {
         );
         if (policy === 'wait' || !s.lagging) batch.waited.add(s);
       } else if (write !== first) {
-        // Not the tick's shared write: a refusal (the session closed during this tick). Handled here,
-        // or it would be an unhandled rejection.
+        // Not the tick's shared write: a refusal (the socket can no longer be written, or its write
+        // buffer is past maxWriteBuffer). Handled here, or it would be an unhandled rejection.
         write.catch(ignore);
       }
     }

@@ -441,7 +441,6 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 }
 
-
 function failedIterator(err: Error): AsyncIterableIterator<unknown> {
   const it = new MessageIterator<unknown>(1, () => undefined);
   it.fail(err);

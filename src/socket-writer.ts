@@ -2,10 +2,11 @@
  * Write batching for one socket. Everything written in one tick leaves in
  * one `writev` at the end of the tick. Small frames are encoded straight
  * into a shared chunk ({@link SocketWriter.writeFrame}: no buffer per frame,
- * one UTF-8 pass); other small parts (a broadcast's frame, control frames)
- * are copied into the same chunk (one iovec instead of a thousand, no buffer
- * to merge at the end of the tick); big buffers (binary attachments) are passed
- * as they are. Every write of a tick shares one promise, which resolves when
+ * one UTF-8 pass); other small parts (control frames, queued messages) are
+ * copied into the same chunk (one iovec instead of a thousand, no buffer to
+ * merge at the end of the tick); big buffers (binary attachments) are passed
+ * as they are, and a broadcast's frames by reference to the one buffer every
+ * session's writer shares ({@link SocketWriter.writeShared}). Every write of a tick shares one promise, which resolves when
  * the batch was handed to the kernel — no promise or callback per frame.
  *
  * @module

@@ -187,7 +187,6 @@ export class UdpClientTransport implements ClientTransport {
   }
 }
 
-
 function unsupported(what: string): HopwireError {
   return new HopwireError(ErrorCode.UNSUPPORTED, `${what} is not available over UDP: requests need a reply channel UDP does not promise (see docs/udp.md)`);
 }

@@ -266,4 +266,3 @@ export class NatsClientTransport implements ClientTransport {
 function stoppedError(): HopwireError {
   return new HopwireError(ErrorCode.NOT_CONNECTED, 'the NATS connection is closed: the NATS client gave up reconnecting (see reconnect and nats.maxReconnectAttempts)');
 }
-
