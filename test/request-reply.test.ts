@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import {
   Client,
@@ -328,6 +329,31 @@ describe('request / reply', () => {
   });
 
   describe('the connection goes while a request waits', () => {
+    it('a socket ended under the connection (not through it) refuses requests and sends at once, not at their timeout', async () => {
+      const { server, port } = await startServer();
+      server.handle(() => new Promise(() => undefined)); // never answers
+      // The client's socket, as net.connect made it: ended here, outside hopwire, so the connection is
+      // still 'ready' while nothing can be written any more.
+      const sockets: Socket[] = [];
+      const grab = (message: unknown): void => {
+        sockets.push((message as { socket: Socket }).socket);
+      };
+      subscribe('net.client.socket', grab);
+      let client: Client;
+      try {
+        client = await startClient({ port, reconnect: false });
+      } finally {
+        unsubscribe('net.client.socket', grab);
+      }
+      expect(sockets).to.have.length(1);
+      sockets[0]?.end();
+      const err = await within(rejection(client.request('x', { timeout: 30_000 })), 2000, 'the refusal');
+      expect((err as HopwireError).code).to.equal(ErrorCode.NOT_CONNECTED);
+      expect((err as Error).message).to.equal('the connection can no longer be written to');
+      expect(((await rejection(client.send('y'))) as HopwireError).code).to.equal(ErrorCode.NOT_CONNECTED);
+      expect(client.pendingRequests).to.equal(0);
+    });
+
     it('the server closes the session while its handler runs: ERR_NOT_CONNECTED or ERR_CLOSED, never a hang', async () => {
       const { server, client, session } = await pair();
       const { handler, called } = hangingHandler();
