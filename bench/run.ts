@@ -7,7 +7,10 @@
  * shared machine hits all alike. It prints the median (min–max), CPU time
  * per message, the ratios and the targets as markdown, and — for a full run
  * — writes them to `docs/benchmarks.md` and the chart to
- * `assets/benchmarks.svg`.
+ * `assets/benchmarks.svg`. `npm run bench:net` compiles `src/` and `bench/`
+ * first and runs this file as JavaScript from `build-check/`, as users run
+ * hopwire; through tsx it works too, but every process then carries the
+ * transpiler and its source maps (see docs/benchmarks.md, Method).
  *
  * ```
  * npm run bench:net                      # the full benchmark (5 runs, 6–7 minutes)
@@ -36,7 +39,8 @@ import { type JobResult, runJob } from './orchestrator.js';
 import { CONTENDERS, OPT_IN, type Scenario, jobOf, scenarios } from './plan.js';
 import { aggregate, chartSvg, checkTargets, cpuTable, human, numbersTable, ratiosTable, targetsTable } from './report.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository: above `bench/`, or above `build-check/bench/` when compiled (as `npm run bench:net` runs it). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.js') ? '../..' : '..');
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
 const SVG = join(ROOT, 'assets', 'benchmarks.svg');
 const START = '<!-- results:start (written by npm run bench:net; edit outside these markers) -->';
