@@ -12,10 +12,13 @@
  *
  * @module
  */
+import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
+import { FrameKind, HEADER_BYTES, encodeBytesFrameInto, encodeFrameInto, maxFrameBytes } from './frame.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Session } from './session.js';
+import { frameOf, payloadFlags } from './wire.js';
 
 interface Batch {
   /** Per session, its first write of this tick, as the connection returned it. */
@@ -38,6 +41,9 @@ interface SharedFrame {
   readonly start: number;
   readonly end: number;
 }
+
+/** A broadcast's frame for one framing: a range of the shared chunk, or parts of its own (big, or with attachments). */
+export type BroadcastFrame = SharedFrame | Buffer[];
 
 function ignore(): void {
   // a refused broadcast write: the session's close is reported by its disconnect
@@ -62,32 +68,62 @@ export class Broadcaster {
   }
 
   /**
-   * Queues `parts(session)` to every session (after the policy checks).
+   * Frames an encoded value as a MESSAGE, once for every session that talks
+   * its format: straight into the shared chunk when it has no attachments
+   * and is small, as parts of its own otherwise.
+   *
+   * @throws RangeError for a type name too long for the frame
+   */
+  frameValue(e: EncodedValue<string | Buffer>): BroadcastFrame {
+    if (e.attachments.length === 0) {
+      const { type, payload } = e;
+      const room = typeof payload === 'string' ? maxFrameBytes(type, payload) : HEADER_BYTES + 3 * type.length + payload.length;
+      if (room < SHARE_BELOW) {
+        const chunk = this.#room(room);
+        const start = this.#offset;
+        const flags = payloadFlags(e);
+        this.#offset +=
+          typeof payload === 'string'
+            ? encodeFrameInto(chunk, start, FrameKind.MESSAGE, flags, 0, type, payload)
+            : encodeBytesFrameInto(chunk, start, FrameKind.MESSAGE, flags, 0, type, payload);
+        return { buf: chunk, start, end: this.#offset };
+      }
+    }
+    return frameOf(FrameKind.MESSAGE, e);
+  }
+
+  /** Bytes already framed (a JSON line), put in the shared chunk when small. */
+  frameBytes(parts: Buffer[]): BroadcastFrame {
+    const only = parts.length === 1 ? parts[0] : undefined;
+    if (only === undefined || only.length >= SHARE_BELOW) return parts;
+    const chunk = this.#room(only.length);
+    const start = this.#offset;
+    chunk.set(only, start);
+    this.#offset = start + only.length;
+    return { buf: chunk, start, end: this.#offset };
+  }
+
+  /**
+   * Queues `frame(session)` to every session (after the policy checks).
    *
    * @returns the number of sessions it was queued to, once the batch is done
    */
-  send(sessions: readonly Session[], parts: (session: Session) => Buffer[]): Promise<number> {
+  send(sessions: readonly Session[], frame: (session: Session) => BroadcastFrame): Promise<number> {
     const { maxBytes, policy } = this.#policy;
     const batch = this.#current();
     let count = 0;
-    // The frame of each framing in use (binary JSON, MessagePack, lines), put in the shared chunk once.
-    const shared = new Map<Buffer[], SharedFrame | undefined>();
     for (const s of sessions) {
-      if (!s.connection.ready) continue; // closing during this tick: its disconnect is on the way
-      if (policy !== 'wait' && s.bufferedBytes > maxBytes) {
+      const conn = s.connection;
+      if (!conn.ready) continue; // closing during this tick: its disconnect is on the way
+      if (policy !== 'wait' && conn.writableLength > maxBytes) {
         this.#slow(s);
         continue;
       }
-      const frame = parts(s);
+      const f = frame(s);
       let write: Promise<void>;
-      const conn = s.connection;
-      if (conn.sendShared !== undefined && frame.length === 1) {
-        let at = shared.get(frame);
-        if (at === undefined && !shared.has(frame)) shared.set(frame, (at = this.#share(frame[0] as Buffer)));
-        write = at === undefined ? conn.sendEncoded(frame) : conn.sendShared(at.buf, at.start, at.end);
-      } else {
-        write = conn.sendEncoded(frame);
-      }
+      if (Array.isArray(f)) write = conn.sendEncoded(f);
+      else if (conn.sendShared !== undefined) write = conn.sendShared(f.buf, f.start, f.end);
+      else write = conn.sendEncoded([f.buf.subarray(f.start, f.end)]);
       count++;
       const first = batch.first.get(s);
       if (first === undefined) {
@@ -112,19 +148,15 @@ export class Broadcaster {
     return batch.done.then(() => count);
   }
 
-  /** Copies a small frame into the shared chunk; `undefined` for a big one (written per session as it is). */
-  #share(frame: Buffer): SharedFrame | undefined {
-    if (frame.length >= SHARE_BELOW) return undefined;
+  /** The shared chunk, with `room` bytes free at `#offset` (a new one when not: bytes handed out are never written again). */
+  #room(room: number): Buffer {
     let chunk = this.#chunk;
-    if (chunk === undefined || this.#offset + frame.length > chunk.length) {
+    if (chunk === undefined || this.#offset + room > chunk.length) {
       chunk = Buffer.allocUnsafeSlow(SHARED_CHUNK_BYTES);
       this.#chunk = chunk;
       this.#offset = 0;
     }
-    const start = this.#offset;
-    chunk.set(frame, start);
-    this.#offset = start + frame.length;
-    return { buf: chunk, start, end: this.#offset };
+    return chunk;
   }
 
   #slow(s: Session): void {

@@ -9,12 +9,10 @@ import { chmod } from 'node:fs/promises';
 import { type BlockList, type Server as NetServer, type Socket, createServer, isIPv4 } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { ConnectionSettings, ReceiveMeta } from './connection-types.js';
-import { encodeValueFrame, frameOf } from './wire.js';
 import { debug } from './debug.js';
 import { DedupStore } from './dedup-store.js';
-import { Broadcaster } from './broadcast.js';
+import { type BroadcastFrame, Broadcaster } from './broadcast.js';
 import { ErrorCode, HopwireError, rethrow, toError } from './errors.js';
-import { FrameKind } from './frame.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './options.js';
 import { type ServerMessageContext, type ServerRequestContext, Session, type SessionOwner } from './session.js';
 import type { DisconnectInfo, ListenAddress, RequestHandler } from './types.js';
@@ -336,20 +334,22 @@ export class Server extends EventEmitter<ServerEvents> {
   sendAll(value: unknown): Promise<number> {
     const sessions = [...this.#ready];
     if (this.#transport?.sendAll !== undefined) return this.#transport.sendAll(value, sessions);
-    let binary: Buffer[] | undefined;
-    let packed: Buffer[] | undefined;
-    let lines: Buffer[] | undefined;
+    // Encoded and framed once per format in use, into the broadcaster's shared chunk when small.
+    let binary: BroadcastFrame | undefined;
+    let packed: BroadcastFrame | undefined;
+    let lines: BroadcastFrame | undefined;
     const msgpack = this.options.msgpack;
+    const broadcaster = this.#broadcaster;
     try {
       for (const s of sessions) {
-        if (s.protocol !== 'binary') lines ??= s.connection.encodeMessage(value); // every lines session shares the envelope
-        else if (msgpack !== undefined && s.payloadFormat === 'msgpack') packed ??= frameOf(FrameKind.MESSAGE, msgpack.encode(value));
-        else binary ??= encodeValueFrame(this.options.codec, FrameKind.MESSAGE, value);
+        if (s.protocol !== 'binary') lines ??= broadcaster.frameBytes(s.connection.encodeMessage(value)); // every lines session shares the envelope
+        else if (msgpack !== undefined && s.payloadFormat === 'msgpack') packed ??= broadcaster.frameValue(msgpack.encode(value));
+        else binary ??= broadcaster.frameValue(this.options.codec.encode(value));
       }
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    return this.#broadcaster.send(sessions, (s) => (s.protocol !== 'binary' ? lines : s.payloadFormat === 'msgpack' ? packed : binary) ?? []);
+    return broadcaster.send(sessions, (s) => (s.protocol !== 'binary' ? lines : s.payloadFormat === 'msgpack' ? packed : binary) ?? []);
   }
 
 

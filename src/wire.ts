@@ -6,16 +6,11 @@
  *
  * @module
  */
-import type { Codec, EncodedValue, FunctionExporter } from './codec.js';
+import type { EncodedValue } from './codec.js';
 import { FrameFlags, type FrameKind, encodeFrame } from './frame.js';
 import { encodeLine } from './line-decoder.js';
 import type { ResolvedCommon } from './options.js';
 import { sockhopMessage } from './sockhop-envelope.js';
-
-/** Encodes a value into a frame of the given kind. */
-export function encodeValueFrame(codec: Codec, kind: FrameKind, value: unknown, id = 0, functions?: FunctionExporter): Buffer[] {
-  return frameOf(kind, codec.encode(value, functions), id);
-}
 
 /** The flags an encoded value gives its frame: TAGGED, and MSGPACK for a MessagePack payload. */
 export function payloadFlags(e: EncodedValue<string | Buffer>): number {
