@@ -54,10 +54,10 @@ export class Broadcaster {
   readonly #policy: ResolvedServerOptions['slowConsumer'];
   #batch: { batch: Batch; resolve: () => void } | undefined;
   /**
-   * Where each broadcast frame is copied once, for every session's writer
-   * to reference (`SocketWriter.writeShared`) instead of copying it into
-   * its own chunk. Bytes are only ever appended: what was handed out is
-   * never written again.
+   * Where each broadcast is framed once, for every session's writer to
+   * reference (`SocketWriter.writeShared`) instead of copying the frame
+   * into its own chunk. Bytes are only ever appended: what was handed out
+   * is never written again.
    */
   #chunk: Buffer | undefined;
   #offset = 0;
