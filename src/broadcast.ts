@@ -15,7 +15,7 @@
 import type { EncodedValue } from './codec.js';
 import { debug } from './debug.js';
 import { ErrorCode, HopwireError } from './errors.js';
-import { FrameKind, HEADER_BYTES, encodeBytesFrameInto, encodeFrameInto, maxFrameBytes } from './frame.js';
+import { FrameKind, encodePayloadFrameInto, maxFrameBytes } from './frame.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Session } from './session.js';
 import { frameOf, payloadFlags } from './wire.js';
@@ -76,16 +76,11 @@ export class Broadcaster {
    */
   frameValue(e: EncodedValue<string | Buffer>): BroadcastFrame {
     if (e.attachments.length === 0) {
-      const { type, payload } = e;
-      const room = typeof payload === 'string' ? maxFrameBytes(type, payload) : HEADER_BYTES + 3 * type.length + payload.length;
+      const room = maxFrameBytes(e.type, e.payload);
       if (room < SHARE_BELOW) {
         const chunk = this.#room(room);
         const start = this.#offset;
-        const flags = payloadFlags(e);
-        this.#offset +=
-          typeof payload === 'string'
-            ? encodeFrameInto(chunk, start, FrameKind.MESSAGE, flags, 0, type, payload)
-            : encodeBytesFrameInto(chunk, start, FrameKind.MESSAGE, flags, 0, type, payload);
+        this.#offset += encodePayloadFrameInto(chunk, start, FrameKind.MESSAGE, payloadFlags(e), 0, e.type, e.payload);
         return { buf: chunk, start, end: this.#offset };
       }
     }

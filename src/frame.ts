@@ -178,11 +178,27 @@ export function encodeFrame(input: FrameInput): Buffer[] {
 }
 
 /**
- * The most bytes {@link encodeFrameInto} may need for a frame without
- * attachments: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+ * The most bytes {@link encodePayloadFrameInto} may need for a frame without
+ * attachments: UTF-8 takes at most 3 bytes per UTF-16 code unit of the type
+ * name and of a text payload; a bytes payload takes its length.
  */
-export function maxFrameBytes(type: string, payload: string): number {
-  return HEADER_BYTES + 3 * (type.length + payload.length);
+export function maxFrameBytes(type: string, payload: string | Uint8Array): number {
+  return HEADER_BYTES + 3 * type.length + (typeof payload === 'string' ? 3 * payload.length : payload.length);
+}
+
+/**
+ * Encodes one frame without attachments into `target` at `offset`: a text
+ * payload (JSON) with {@link encodeFrameInto}, bytes (MessagePack) with
+ * {@link encodeBytesFrameInto}. The caller guarantees {@link maxFrameBytes}
+ * of room.
+ *
+ * @returns the number of bytes written
+ * @throws RangeError when the type name is too long, or a bytes payload too long for the 32-bit length
+ */
+export function encodePayloadFrameInto(target: Buffer, offset: number, kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): number {
+  return typeof payload === 'string'
+    ? encodeFrameInto(target, offset, kind, flags, id, type, payload)
+    : encodeBytesFrameInto(target, offset, kind, flags, id, type, payload);
 }
 
 /**

@@ -6,15 +6,16 @@
  * copied into the same chunk (one iovec instead of a thousand, no buffer to
  * merge at the end of the tick); big buffers (binary attachments) are passed
  * as they are, and a broadcast's frames by reference to the one buffer every
- * session's writer shares ({@link SocketWriter.writeShared}). Every write of a tick shares one promise, which resolves when
- * the batch was handed to the kernel — no promise or callback per frame.
+ * session's writer shares ({@link SocketWriter.writeShared}). Every write of
+ * a tick shares one promise, which resolves when the batch was handed to the
+ * kernel — no promise or callback per frame.
  *
  * @module
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HopwireError } from './errors.js';
 import type { EncodedValue } from './codec.js';
-import { type FrameKind, HEADER_BYTES, encodeBytesFrameInto, encodeFrameInto, maxFrameBytes } from './frame.js';
+import { type FrameKind, HEADER_BYTES, encodePayloadFrameInto, maxFrameBytes } from './frame.js';
 import { frameOf, payloadFlags } from './wire.js';
 
 /** Parts shorter than this are merged with their neighbours before writing. */
@@ -76,41 +77,28 @@ export class SocketWriter {
    * UTF-8 in one pass; a bytes payload (MessagePack) is copied.
    */
   writeFrame(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): Promise<void> {
-    if (typeof payload === 'string') this.#encode(kind, flags, id, type, payload);
-    else this.#encodeBytes(kind, flags, id, type, payload);
+    this.#encode(kind, flags, id, type, payload);
     return this.#tickPromise();
   }
 
   /** {@link writeFrame} without waiting (replies, requests): failures show up as a closed socket. */
   writeFrameNow(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
-    if (typeof payload === 'string') this.#encode(kind, flags, id, type, payload);
-    else this.#encodeBytes(kind, flags, id, type, payload);
+    this.#encode(kind, flags, id, type, payload);
   }
 
-  #encode(kind: FrameKind, flags: number, id: number, type: string, payload: string): void {
+  #encode(kind: FrameKind, flags: number, id: number, type: string, payload: string | Uint8Array): void {
     const room = maxFrameBytes(type, payload);
     if (room > CHUNK_BYTES) {
       // Big payloads: counted exactly, into a buffer of their own.
-      const head = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(type, 'utf8') + Buffer.byteLength(payload, 'utf8'));
-      encodeFrameInto(head, 0, kind, flags, id, type, payload);
+      const payloadBytes = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+      const head = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(type, 'utf8') + payloadBytes);
+      encodePayloadFrameInto(head, 0, kind, flags, id, type, payload);
       this.#enqueue([head]);
       return;
     }
     const chunk = this.#room(room);
-    this.#advance(encodeFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload));
-  }
-
-  #encodeBytes(kind: FrameKind, flags: number, id: number, type: string, payload: Uint8Array): void {
-    const room = HEADER_BYTES + 3 * type.length + payload.length;
-    if (room > CHUNK_BYTES) {
-      const head = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(type, 'utf8') + payload.length);
-      encodeBytesFrameInto(head, 0, kind, flags, id, type, payload);
-      this.#enqueue([head]);
-      return;
-    }
-    const chunk = this.#room(room);
-    this.#advance(encodeBytesFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload));
+    this.#advance(encodePayloadFrameInto(chunk, this.#chunkOffset, kind, flags, id, type, payload));
   }
 
   /** The chunk, with at least `room` bytes free at `#chunkOffset` (a new one if needed). */
