@@ -788,6 +788,58 @@ describe('Codec', () => {
       }
     });
 
+    it('symbol-keyed properties are never sent, by either codec, whatever they hold', () => {
+      const key = Symbol('s');
+      const packed = new MsgpackCodec(codec);
+      for (const value of [{ d: new Date(0), [key]: 1n }, Object.assign(new Gear(3, new Date(0)), { [key]: () => 1 })]) {
+        const fromJson = roundTrip(value).value;
+        const e = packed.encode(value);
+        const fromPack = packed.decode(e.type, e.payload, toBuffers(e.attachments), e.tagged).value;
+        for (const out of [fromJson, fromPack]) {
+          expect(Object.getOwnPropertySymbols(out)).to.deep.equal([]);
+          expect(Object.getPrototypeOf(out)).to.equal(Object.getPrototypeOf(value));
+        }
+      }
+    });
+
+    it('an enumerable property a library put on Object.prototype is neither sent nor taken as a key on receipt', () => {
+      const proto = Object.prototype as Record<string, unknown>;
+      Object.defineProperty(proto, 'injected', { value: { $hw: 'd', v: 0 }, enumerable: true, configurable: true, writable: true });
+      let sent: string[];
+      let got: unknown[];
+      try {
+        sent = [
+          codec.encode({ d: new Date(0), inner: { n: -0 } }).payload,
+          codec.encode(new Gear(1, new Date(0))).payload,
+          codec.encode(new Map([['a', { d: new Date(0) }]])).payload,
+        ];
+        got = [
+          codec.decode('', '{"a":{"$hw":"d","v":0},"b":{"c":1}}', [], true).value,
+          codec.decode('Gear', '{"teeth":1,"inner":{"$hw":"d","v":0}}', [], true).value,
+          codec.decode('Gear', '{"teeth":1,"inner":null}', [], false).value,
+          codec.decode('', '{"$hw":"c","n":"Gear","v":{"teeth":1,"inner":{"$hw":"M","v":{"k":{"x":1}}}}}', [], true).value,
+        ];
+      } finally {
+        delete proto.injected;
+      }
+      for (const text of sent) expect(text).not.to.include('injected');
+      const owners: object[] = [];
+      const collect = (v: unknown): void => {
+        if (v instanceof Map) {
+          expect(v.has('injected')).to.equal(false);
+          for (const x of v.values()) collect(x);
+        } else if (typeof v === 'object' && v !== null && !(v instanceof Date)) {
+          owners.push(v);
+          for (const x of Object.values(v)) collect(x);
+        }
+      };
+      got.forEach(collect);
+      expect(owners.length).to.equal(6);
+      for (const o of owners) expect(Object.hasOwn(o, 'injected')).to.equal(false);
+      expect((got[1] as Gear).inner).to.be.instanceOf(Date);
+      expect((got[3] as Gear).double()).to.equal(2);
+    });
+
     it('anything JSON cannot carry exactly makes the payload tagged', () => {
       const specials: [string, unknown][] = [
         ['Date', new Date(0)],
@@ -975,7 +1027,7 @@ describe('Codec', () => {
       expect(expectCode(() => codec.encode(gear), ErrorCode.ENCODE).message).to.equal('circular reference at $.inner.back');
     });
 
-    it('adopts only the parser’s own objects: what a fromWire returned keeps its prototype', () => {
+    it('what a fromWire returned keeps its prototype: an instance is a new object, never a changed one', () => {
       const shared = { kind: 'shared' };
       const frozen = Object.freeze({ kind: 'frozen' });
       class Inner {
@@ -1489,7 +1541,9 @@ describe('Codec: rebuilding never runs class code', () => {
     const rebuilt = codec.fromPlain('Guarded', data).value;
     expect(Object.getPrototypeOf(data)).to.equal(Object.prototype);
     const inner = (codec.decode('', '{"g":{"$hw":"c","n":"Guarded","v":{"secret":"s","fixed":2,"plain":3}}}', [], true).value as { g: unknown }).g;
-    for (const v of [rebuilt, inner]) {
+    const taggedRoot = codec.decode('Guarded', '{"secret":"s","fixed":2,"when":{"$hw":"d","v":0}}', [], true).value;
+    expect((taggedRoot as { when: unknown }).when).to.be.instanceOf(Date);
+    for (const v of [rebuilt, inner, taggedRoot]) {
       expect(setterCalls).to.equal(0);
       expect(Object.getPrototypeOf(v)).to.equal(Guarded.prototype);
       expect(Object.getOwnPropertyDescriptor(v, 'secret')).to.deep.equal({ value: 's', writable: true, enumerable: true, configurable: true });
