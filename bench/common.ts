@@ -23,10 +23,11 @@ export type ListenRequest = { readonly kind: 'tcp' } | { readonly kind: 'unix'; 
  * What a message is:
  * - `small`: `{ id, name: 'widget', tags: ['a', 'b'], price: 12.5, ok: true }` (S1, S3, S5, the requests of S2/S3)
  * - `class`: a registered {@link Widget} holding a `Date` and a `Map` (S7)
+ * - `hooked`: the same as a {@link HookedWidget}, registered with hooks that send it as plain JSON (S7)
  * - `plain`: the same information as `class` in plain JSON (S7's baseline)
  * - `buffer`: a 1 MiB Buffer whose first 4 bytes are the id (S4)
  */
-export type Payload = 'small' | 'class' | 'plain' | 'buffer';
+export type Payload = 'small' | 'class' | 'hooked' | 'plain' | 'buffer';
 
 /** The contenders. */
 export type ContenderName = 'hopwire' | 'hopwire-msgpack' | 'raw-net' | 'raw-bytes' | 'sockhop' | 'zeromq' | 'hopwire-nats';
@@ -53,6 +54,40 @@ export class Widget {
     return (this.dims.get('w') ?? 0) * (this.dims.get('h') ?? 0) * (this.dims.get('d') ?? 0);
   }
 }
+
+/**
+ * S7's Widget again, registered with {@link hookedWidgetHooks}: the way
+ * docs/types.md gives to send a class that is sent a lot, measured beside the
+ * default (own properties, tagged).
+ */
+export class HookedWidget extends Widget {}
+
+/** What {@link hookedWidgetHooks} put on the wire: plain JSON, the `Date` as ms, the `Map` as an object. */
+interface WidgetWire {
+  id: number;
+  name: string;
+  price: number;
+  made: number;
+  dims: Record<string, number>;
+}
+
+/** toWire/fromWire hooks that send a {@link HookedWidget} as plain JSON and build it back with its constructor. */
+export const hookedWidgetHooks = {
+  toWire(w: HookedWidget): WidgetWire {
+    const dims: Record<string, number> = {};
+    for (const [k, v] of w.dims) dims[k] = v;
+    return { id: w.id, name: w.name, price: w.price, made: w.made.getTime(), dims };
+  },
+  fromWire(data: unknown): HookedWidget {
+    const d = data as Partial<WidgetWire> | null;
+    if (typeof d?.id !== 'number' || typeof d.name !== 'string' || typeof d.price !== 'number' || typeof d.made !== 'number' || typeof d.dims !== 'object') {
+      throw new TypeError('not a Widget');
+    }
+    const dims = new Map<string, number>();
+    for (const k in d.dims) if (Object.hasOwn(d.dims, k)) dims.set(k, d.dims[k] as number);
+    return new HookedWidget(d.id, d.name, d.price, new Date(d.made), dims);
+  },
+};
 
 const MADE_MS = Date.UTC(2024, 0, 2, 3, 4, 5);
 const MADE_ISO = new Date(MADE_MS).toISOString();
@@ -87,6 +122,8 @@ export function makeItem(payload: Payload, i: number): unknown {
       return { id: i, name: 'widget', tags: ['a', 'b'], price: 12.5, ok: true } satisfies Small;
     case 'class':
       return new Widget(i, 'widget', 12.5, new Date(MADE_MS), new Map([['w', 12], ['h', 3.5], ['d', 40]]));
+    case 'hooked':
+      return new HookedWidget(i, 'widget', 12.5, new Date(MADE_MS), new Map([['w', 12], ['h', 3.5], ['d', 40]]));
     case 'plain':
       return { id: i, name: 'widget', price: 12.5, made: MADE_ISO, dims: { w: 12, h: 3.5, d: 40 } };
     case 'buffer': {
@@ -148,8 +185,10 @@ export function checkItem(payload: CheckKind, item: unknown, expected: number): 
       }
       return;
     }
-    case 'class': {
-      if (!(item instanceof Widget)) fail(`message ${expected}: not a Widget instance: ${describe(item)}`);
+    case 'class':
+    case 'hooked': {
+      const cls = payload === 'class' ? Widget : HookedWidget;
+      if (!(item instanceof cls) || Object.getPrototypeOf(item) !== cls.prototype) fail(`message ${expected}: not a ${cls.name} instance: ${describe(item)}`);
       if (item.id !== expected) fail(`message ${expected}: got Widget id ${item.id}`);
       if (!(item.made instanceof Date) || item.made.getTime() !== MADE_MS) fail(`message ${expected}: made is not the right Date`);
       if (!(item.dims instanceof Map) || item.dims.size !== 3 || item.volume() !== VOLUME) fail(`message ${expected}: dims is not the right Map`);

@@ -43,6 +43,8 @@ export function scenarios(scale = 1): Scenario[] {
     { ...base, id: 'S5', title: 'S5 sendAll to 16 connections in 2 processes', workload: 'broadcast', count: n(20_000), warm: n(2_000), window: 1000, connections: 8, clientProcesses: 2, unit: 'deliveries/s', contenders: STREAMERS },
     { ...base, id: 'S7 plain', title: 'S7 plain objects (same data as the Widget)', workload: 'push', payload: 'plain', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: ['hopwire', 'hopwire-msgpack'] },
     { ...base, id: 'S7 classes', title: 'S7 registered Widget with a Date and a Map', workload: 'push', payload: 'class', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: ['hopwire', 'hopwire-msgpack'] },
+    // Not a target: the same Widget registered with toWire/fromWire hooks that send plain JSON (docs/types.md).
+    { ...base, id: 'S7 hooks', title: 'S7 the Widget registered with plain-JSON toWire/fromWire hooks', workload: 'push', payload: 'hooked', count: n(200_000), warm: n(20_000), window: 1000, unit: 'msgs/s', contenders: ['hopwire', 'hopwire-msgpack'] },
   ];
 }
 

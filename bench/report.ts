@@ -175,6 +175,8 @@ export interface TargetCheck {
   readonly measured: string;
   /** undefined: not measured in this run. */
   readonly met: boolean | undefined;
+  /** A row for reference, with no target of its own. */
+  readonly reference?: boolean;
   /** The same comparison by CPU time per message (not the target's measure; steadier on a noisy machine). */
   readonly cpu?: string | undefined;
   /** For the chart: the measured ratio and the threshold, when the target is a ratio. */
@@ -226,13 +228,22 @@ export function checkTargets(results: Results): TargetCheck[] {
       met: r === undefined ? undefined : r <= 1.5,
       chart: r === undefined ? undefined : { value: r, threshold: 1.5, higherIsBetter: false },
     });
+    const hooked = ratio(median(results, 'S7 plain', 'hopwire'), median(results, 'S7 hooks', 'hopwire'));
+    checks.push({
+      label: 'S7 for reference: plain ÷ the Widget with plain-JSON toWire/fromWire hooks (msgs/s)',
+      goal: '',
+      measured: ratioText(hooked, 3),
+      cpu: ratioText(ratio(cpuOf('S7 hooks', 'hopwire'), cpuOf('S7 plain', 'hopwire')), 2),
+      met: undefined,
+      reference: true,
+    });
   }
   return checks;
 }
 
 export function targetsTable(checks: readonly TargetCheck[]): string {
   const lines = [header(['target', 'goal', 'measured', 'status', 'the same by CPU time per message'], [':--', ':--', '--:', ':--', '--:'])];
-  for (const t of checks) lines.push(row([t.label, t.goal, t.measured, t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**', t.cpu ?? '']));
+  for (const t of checks) lines.push(row([t.label, t.goal, t.measured, t.reference === true ? 'reference' : t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**', t.cpu ?? '']));
   return lines.join('\n');
 }
 

@@ -5,7 +5,7 @@
  * every run completes and validates what arrived — not how fast it was.
  */
 import { expect } from 'chai';
-import { BenchFailure, SequenceCheck, checkReply, makeItem } from '../bench/common.js';
+import { BenchFailure, type HookedWidget, SequenceCheck, checkItem, checkReply, hookedWidgetHooks, makeItem } from '../bench/common.js';
 import { runJob } from '../bench/orchestrator.js';
 import { jobOf, scenarios } from '../bench/plan.js';
 import type { ContenderName } from '../bench/common.js';
@@ -55,12 +55,14 @@ describe('network benchmark (quick mode smoke test)', function () {
   });
 
   for (const contender of ['hopwire', 'hopwire-msgpack'] as const) {
-    it(`${contender}: S7 classes arrive as real Widget instances`, async () => {
-      const scenario = quick.find((s) => s.id === 'S7 classes');
-      if (scenario === undefined) throw new Error('no S7 classes scenario');
-      const result = await runJob(jobOf(scenario, contender), { deadlineMs: 20_000 });
-      expect(result.rate).to.be.greaterThan(0);
-    });
+    for (const id of ['S7 classes', 'S7 hooks']) {
+      it(`${contender}: ${id} arrive as real Widget instances`, async () => {
+        const scenario = quick.find((s) => s.id === id);
+        if (scenario === undefined) throw new Error(`no ${id} scenario`);
+        const result = await runJob(jobOf(scenario, contender), { deadlineMs: 20_000 });
+        expect(result.rate).to.be.greaterThan(0);
+      });
+    }
   }
 
   it('a failure in a child process rejects the job with its reason', async () => {
@@ -92,5 +94,23 @@ describe('network benchmark (quick mode smoke test)', function () {
     expect(() => {
       checkReply({ id: 4, ok: true, v: 1 }, 5);
     }).to.throw(BenchFailure);
+    // S7: a Widget is not taken for the hooked class, nor the hooked one for a Widget
+    checkItem('class', makeItem('class', 0), 0);
+    checkItem('hooked', makeItem('hooked', 0), 0);
+    expect(() => {
+      checkItem('hooked', makeItem('class', 0), 0);
+    }).to.throw(BenchFailure, /not a HookedWidget/);
+    expect(() => {
+      checkItem('class', makeItem('hooked', 0), 0);
+    }).to.throw(BenchFailure, /not a Widget/);
+  });
+
+  it('the hooked Widget survives its hooks, and they refuse what is not one', () => {
+    const sent = makeItem('hooked', 7) as HookedWidget;
+    const back = hookedWidgetHooks.fromWire(JSON.parse(JSON.stringify(hookedWidgetHooks.toWire(sent))));
+    checkItem('hooked', back, 7);
+    expect(back.volume()).to.equal(sent.volume());
+    expect(() => hookedWidgetHooks.fromWire({ id: 1 })).to.throw(TypeError);
+    expect(() => hookedWidgetHooks.fromWire(null)).to.throw(TypeError);
   });
 });

@@ -8,9 +8,9 @@
  * (`hopwire-msgpack`: `codec: 'msgpack'` on both ends).
  */
 import { Client, type ClientOptions, type ListenAddress, Server, type ServerOptions } from '../../src/index.js';
-import { type Adapter, type BroadcastServer, type Closable, type Endpoint, type ListenRequest, type Payload, type PushClient, type PushServer, type RpcClient, Widget } from '../common.js';
+import { type Adapter, type BroadcastServer, type Closable, type Endpoint, type ListenRequest, type Payload, type PushClient, type PushServer, type RpcClient, HookedWidget, Widget, hookedWidgetHooks } from '../common.js';
 
-const types = [Widget];
+const types = [Widget, [HookedWidget, hookedWidgetHooks]] as const;
 
 function endpointOf(address: ListenAddress): Endpoint {
   if (address.path !== undefined) return { kind: 'unix', path: address.path };
@@ -115,7 +115,7 @@ export function hopwireAdapter(codec: 'json' | 'msgpack'): Adapter {
     push: { server: pushServer, client: pushClient },
     rpc: { server: rpcServer, client: rpcClient },
     broadcast: { server: broadcastServer, clients: broadcastClients },
-    pushPayloads: ['small', 'class', 'plain', 'buffer'],
+    pushPayloads: ['small', 'class', 'hooked', 'plain', 'buffer'],
   };
 }
 
