@@ -144,7 +144,7 @@ const block = [
   '',
   '### Targets',
   '',
-  'Status is judged on the medians of throughput, as the targets are stated. The last column makes the same comparison by CPU time per message (for S7: classes ÷ plain), for reference: it is steadier than throughput on a shared machine, but it is not what a target measures.',
+  'Status is judged on the medians of throughput, as the targets are stated. The last column makes the same comparison by CPU time per message (for S7: classes, or hooks, ÷ plain), for reference: it is steadier than throughput on a shared machine, but it is not what a target measures.',
   '',
   targetsTable(checks),
   '',
