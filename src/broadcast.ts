@@ -114,6 +114,8 @@ export class Broadcaster {
         this.#slow(s);
         continue;
       }
+      // Refused (past its maxWriteBuffer, or its socket ended): not written, so not counted.
+      if (conn.writeRefusal() !== undefined) continue;
       const f = frame(s);
       let write: Promise<void>;
       if (Array.isArray(f)) write = conn.sendEncoded(f);

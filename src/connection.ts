@@ -213,7 +213,7 @@ export class Connection {
 
   /** Sends one message; resolves when its bytes are handed to the OS. */
   send(value: unknown): Promise<void> {
-    const refusal = this.#refuseSend() ?? this.#bufferFull();
+    const refusal = this.writeRefusal();
     if (refusal !== undefined) return Promise.reject(refusal);
     try {
       if (this.#protocol === 'lines') {
@@ -248,7 +248,7 @@ export class Connection {
 
   /** Writes what {@link encodeMessage} produced. */
   sendEncoded(parts: Buffer[]): Promise<void> {
-    const refusal = this.#refuseSend() ?? this.#bufferFull();
+    const refusal = this.writeRefusal();
     if (refusal !== undefined) return Promise.reject(refusal);
     this.counters.messagesOut++;
     return this.#write(parts);
@@ -260,7 +260,7 @@ export class Connection {
    * `Server.sendAll` puts each broadcast frame in such a buffer once.
    */
   sendShared(buf: Buffer, start: number, end: number): Promise<void> {
-    const refusal = this.#refuseSend() ?? this.#bufferFull();
+    const refusal = this.writeRefusal();
     if (refusal !== undefined) return Promise.reject(refusal);
     this.counters.messagesOut++;
     return this.#writer.writeShared(buf, start, end);
@@ -303,7 +303,7 @@ export class Connection {
       sockhop.requestStream(value, it, options);
       return it;
     }
-    const refusal = this.#refuseSend() ?? this.#bufferFull() ?? (this.#protocol === 'lines' ? new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests') : undefined);
+    const refusal = this.writeRefusal() ?? (this.#protocol === 'lines' ? new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests') : undefined);
     if (refusal !== undefined) {
       it.fail(refusal);
       return it;
@@ -340,7 +340,7 @@ export class Connection {
 
   /** Sends an already encoded request (JSON, or MessagePack when agreed); resolves with the reply. */
   requestEncoded(encoded: EncodedValue<string | Buffer>, options: RequestOptions = {}): Promise<unknown> {
-    const refusal = this.#refuseSend() ?? this.#bufferFull();
+    const refusal = this.writeRefusal();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.#protocol === 'lines') {
       return Promise.reject(new HopwireError(ErrorCode.UNSUPPORTED, 'a JSON-lines peer cannot answer requests (turn on jsonRpc, or envelope: "sockhop" for sockhop peers)'));
@@ -517,6 +517,18 @@ export class Connection {
   }
 
   // ---- sending -------------------------------------------------------------
+
+  /**
+   * Why a message written now would be refused, or `undefined` when it
+   * would be queued: the connection is not ready, closing or closed
+   * (`ERR_NOT_CONNECTED`, `ERR_CLOSED`), its socket can no longer be
+   * written, or more than `maxWriteBuffer` bytes already wait
+   * (`ERR_BUFFER_FULL`). Every send checks it; `Server.sendAll` asks first,
+   * so that a session it skips is not counted.
+   */
+  writeRefusal(): HopwireError | undefined {
+    return this.#refuseSend() ?? this.#bufferFull();
+  }
 
   #bufferFull(): HopwireError | undefined {
     const held = this.writableLength;

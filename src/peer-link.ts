@@ -95,6 +95,11 @@ export abstract class PeerLink {
     return new HopwireError(ErrorCode.UNSUPPORTED, `${what} is not available ${this.#why}`);
   }
 
+  /** Why a message sent now would be refused (see `Connection.writeRefusal`); nothing waits in a buffer here. */
+  writeRefusal(): HopwireError | undefined {
+    return this.refuseSend();
+  }
+
   /** Why the link cannot send now, or `undefined` when it can. */
   protected refuseSend(): HopwireError | undefined {
     if (this.#state === 'ready') return undefined;

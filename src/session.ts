@@ -26,6 +26,7 @@ export type SessionLink = Pick<
   | 'remotePort'
   | 'peerHello'
   | 'writableLength'
+  | 'writeRefusal'
   | 'pendingRequests'
   | 'counters'
   | 'lastActivity'

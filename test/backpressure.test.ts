@@ -161,9 +161,10 @@ describe('backpressure: sendAll() and slow consumers', function () {
    */
   async function broadcastSetup(
     policy?: 'disconnect' | 'drop' | 'wait',
+    maxWriteBuffer?: number,
   ): Promise<{ server: Server; slow: Session; raw: Socket; reader: Reader; readerSession: Session }> {
     const slowConsumer = { maxBytes: 2 * MiB, lag: 50, ...(policy === undefined ? {} : { policy }) };
-    const { server, port } = await startServer({ ping: false, slowConsumer });
+    const { server, port } = await startServer({ ping: false, slowConsumer, ...(maxWriteBuffer === undefined ? {} : { maxWriteBuffer }) });
     const readerConnected = next<[Session]>(server, 'connect');
     const client = await startClient({ port, ping: false, reconnect: false });
     const [readerSession] = await readerConnected;
@@ -320,6 +321,26 @@ describe('backpressure: sendAll() and slow consumers', function () {
     }
     await until(() => got.messages === broadcasts && reader.messages === broadcasts, 'both peers to get every broadcast');
     expect(reader.intact).to.equal(true);
+  });
+  it("'wait': a session past maxWriteBuffer is skipped, and sendAll() does not count it", async () => {
+    const { server, slow, raw, reader } = await broadcastSetup('wait', 4 * MiB);
+    // Fire-and-forget broadcasts, one per tick, until the slow session holds more than its maxWriteBuffer.
+    const pending: Promise<number>[] = [];
+    let broadcasts = 0;
+    while (slow.bufferedBytes <= 4 * MiB) {
+      if (broadcasts >= 64) throw new Error(`the slow session never held more than 4 MiB (${slow.bufferedBytes} bytes)`);
+      pending.push(server.sendAll(payload));
+      broadcasts++;
+      await turns(2);
+    }
+    const counted = await within(server.sendAll(payload), 20_000, 'the broadcast that skips the full session');
+    expect(counted, 'the full session was counted as reached').to.equal(1);
+    broadcasts++;
+    expect(slow.closed).to.equal(false);
+    // Once it reads, the slow session has every broadcast but the one it was skipped for.
+    const got = countFrames(raw);
+    expect(await within(Promise.all(pending), 20_000, 'the waiting broadcasts after the slow peer resumed')).to.deep.equal(pending.map(() => 2));
+    await until(() => got.messages === broadcasts - 1 && reader.messages === broadcasts, 'both peers to get their broadcasts');
   });
 });
 
