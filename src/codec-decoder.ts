@@ -7,9 +7,9 @@
  */
 import { defineOwn, reviveAttachment, reviveError, reviveNumber, reviveRegExp } from './codec-builtins.js';
 import { TAG, badTag } from './codec-format.js';
-import { blankInstance, fieldRules, rebuild, setField } from './codec-rebuild.js';
+import { rebuild } from './codec-rebuild.js';
 import { ErrorCode, HopwireError } from './errors.js';
-import type { TypeEntry, TypeRegistry } from './type-registry.js';
+import type { TypeRegistry } from './type-registry.js';
 
 /** A decoded value. */
 export interface DecodedValue {
@@ -84,38 +84,22 @@ export class ValueDecoder {
    * @throws HopwireError `ERR_DECODE` as {@link decode}, but for the parsing
    */
   decodeTree(type: string, tree: unknown, attachments: readonly Buffer[], tagged: boolean, functions: FunctionImporter | undefined): DecodedValue {
-    const entry = type === '' ? undefined : this.#registry.byName(type);
-    const state: DecodeState | undefined = tagged ? { attachments, unknownTypes: undefined, functions } : undefined;
-    let value: unknown;
-    if (entry === undefined) value = state === undefined ? tree : this.#revive(tree, 0, state);
-    else value = this.#instance(entry, tree, 0, state);
-    const unknownTypes = state?.unknownTypes === undefined ? NO_TYPES : [...state.unknownTypes];
-    return { value, type, known: entry !== undefined, unknownTypes };
-  }
-
-  /**
-   * An instance of a registered class from the node holding its data, at
-   * `depth` (the node's own). A node of plain properties (neither a tag
-   * nor an array) is read straight into a new instance, each property
-   * revived on the way; any other node is revived first, then rebuilt.
-   *
-   * @param state - the revive state; `undefined` when the payload holds no tags
-   */
-  #instance(entry: TypeEntry, node: unknown, depth: number, state: DecodeState | undefined): object {
-    if (entry.fromWire !== undefined || !isPropertyNode(node)) {
-      return rebuild(entry, state === undefined ? node : this.#revive(node, depth, state));
+    let value = tree;
+    let unknownTypes: readonly string[] = NO_TYPES;
+    if (tagged) {
+      const state: DecodeState = { attachments, unknownTypes: undefined, functions };
+      value = this.#revive(value, 0, state);
+      if (state.unknownTypes !== undefined) unknownTypes = [...state.unknownTypes];
     }
-    if (state !== undefined && depth >= this.#maxDepth) {
-      throw new HopwireError(ErrorCode.DECODE, `payload is nested deeper than maxDepth (${this.#maxDepth})`);
+    let known = false;
+    if (type !== '') {
+      const entry = this.#registry.byName(type);
+      if (entry !== undefined) {
+        known = true;
+        value = rebuild(entry, value, value === tree);
+      }
     }
-    const out = blankInstance(entry);
-    const rules = fieldRules(entry);
-    for (const key in node) {
-      if (!Object.hasOwn(node, key)) continue;
-      const child = node[key];
-      setField(out, rules, key, state !== undefined && typeof child === 'object' && child !== null ? this.#revive(child, depth + 1, state) : child);
-    }
-    return out;
+    return { value, type, known, unknownTypes };
   }
 
   /** Revives a parsed tagged payload in place (plain containers are reused). */
@@ -188,10 +172,13 @@ export class ValueDecoder {
       case 'c': {
         const name = node.n;
         if (typeof name !== 'string') throw badTag('c', 'a string name n');
+        const data = this.#revive(v, depth + 1, state);
         const entry = this.#registry.byName(name);
-        if (entry !== undefined) return this.#instance(entry, v, depth + 1, state);
-        (state.unknownTypes ??= new Set()).add(name);
-        return this.#revive(v, depth + 1, state);
+        if (entry === undefined) {
+          (state.unknownTypes ??= new Set()).add(name);
+          return data;
+        }
+        return rebuild(entry, data, data === v);
       }
       default:
         throw new HopwireError(ErrorCode.DECODE, `unknown tag ${typeof tag === 'string' ? JSON.stringify(tag.slice(0, 40)) : typeof tag}`);
@@ -213,18 +200,9 @@ export class ValueDecoder {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badTag('M', 'an object');
     const record = v as Record<string, unknown>;
     const map = new Map<string, unknown>();
-    for (const key in record) {
-      if (!Object.hasOwn(record, key)) continue;
-      const child = record[key];
-      map.set(key, typeof child === 'object' && child !== null ? this.#revive(child, depth + 1, state) : child);
-    }
+    for (const key of Object.keys(record)) map.set(key, this.#revive(record[key], depth + 1, state));
     return map;
   }
-}
-
-/** A node of plain properties: an object from the parser that is neither an array nor a tag. */
-function isPropertyNode(node: unknown): node is Record<string, unknown> {
-  return typeof node === 'object' && node !== null && !Array.isArray(node) && Object.getPrototypeOf(node) === Object.prototype && !Object.hasOwn(node, TAG);
 }
 
 /** A tag standing for a primitive, which the encoder does not count as a nesting level. */

@@ -386,30 +386,21 @@ export class ValueEncoder {
     return out;
   }
 
-  /**
-   * The tree of an object's own enumerable properties: a copy made in one
-   * step (`{ ...obj }`, which V8 does from the object's shape, reading each
-   * property once as `Object.keys` order gives them), in which only the
-   * values JSON cannot carry as they are get replaced: for most objects,
-   * none or a few. The copy's symbol keys, which spreading also copies, are
-   * never read by `JSON.stringify` nor by msgpackr.
-   */
   #propsTree(obj: object, depth: number, state: EncodeState): { [key: string]: JsonTree } {
-    const out = { ...obj } as Record<string, unknown>;
+    const out: { [key: string]: JsonTree } = {};
+    const record = obj as Record<string, unknown>;
     let key = '';
     try {
-      for (key in out) {
-        const v = out[key];
-        // for-in also lists enumerable keys a library put on Object.prototype: only own ones are replaced.
-        if (isPlainScalar(v) || v === null || !Object.hasOwn(out, key)) continue;
-        const t = this.#toTree(v, depth, state);
-        if (t === SKIP) Reflect.deleteProperty(out, key);
-        else if (t !== v) defineOwn(out, key, t);
+      for (key of Object.keys(record)) {
+        const t = this.#toTree(record[key], depth, state);
+        if (t === SKIP) continue;
+        if (key === '__proto__') defineOwn(out, key, t);
+        else out[key] = t;
       }
     } catch (err) {
       throw labelled(err, `.${key}`);
     }
-    return out as { [key: string]: JsonTree };
+    return out;
   }
 
   #attachment(obj: ArrayBufferView | ArrayBuffer, state: EncodeState): JsonTree {

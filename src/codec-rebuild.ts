@@ -23,13 +23,17 @@ export function callToWire(entry: TypeEntry, obj: object): unknown {
 /**
  * Builds an instance of a registered class from decoded data, never calling
  * its constructor: through its `fromWire` hook, or as an object of its
- * prototype holding copies of the data's own enumerable properties (as own
- * data properties).
+ * prototype holding the data's own properties.
  *
+ * @param owned - the data is the parser's own node (a plain object fresh
+ * from `JSON.parse` or MessagePack, referenced nowhere else; not what a
+ * `fromWire` returned): it becomes the instance itself, by changing its
+ * prototype, instead of being copied. Its properties stay own data
+ * properties, as a copy's are.
  * @throws HopwireError `ERR_DECODE` when the hook throws, or without a hook
  * when the data is not an object of properties
  */
-export function rebuild(entry: TypeEntry, data: unknown): object {
+export function rebuild(entry: TypeEntry, data: unknown, owned = false): object {
   if (entry.fromWire !== undefined) {
     try {
       return entry.fromWire(data);
@@ -40,65 +44,35 @@ export function rebuild(entry: TypeEntry, data: unknown): object {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new HopwireError(ErrorCode.DECODE, `${entry.name} needs an object of properties, got ${Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  const out = blankInstance(entry);
-  const rules = fieldRules(entry);
+  if (owned && Object.getPrototypeOf(data) === Object.prototype) return Object.setPrototypeOf(data, entry.prototype) as object;
+  const out = Object.create(entry.prototype) as Record<string, unknown>;
   const record = data as Record<string, unknown>;
-  for (const key of Object.keys(record)) setField(out, rules, key, record[key]);
+  for (const key of Object.keys(record)) {
+    if (needsDefine(entry.prototype, key)) {
+      Object.defineProperty(out, key, { value: record[key], writable: true, enumerable: true, configurable: true });
+    } else {
+      out[key] = record[key]; // a plain own data property, like defineProperty but on V8's fast path
+    }
+  }
   return out;
 }
 
-/**
- * An object of a registered class's prototype, with no properties and its
- * constructor not called: the instance {@link setField} fills.
- */
-export function blankInstance(entry: TypeEntry): Record<string, unknown> {
-  return Object.create(entry.prototype) as Record<string, unknown>;
-}
-
-/** Of one class: per key met so far, whether assigning it on an instance could run code or fail. */
-export interface FieldRules {
-  readonly prototype: object;
-  readonly needsDefine: Map<string, boolean>;
-}
-
-/** Per prototype: its {@link FieldRules}, filled as keys are met. */
-const rulesByPrototype = new WeakMap<object, FieldRules>();
-
-/** The {@link FieldRules} of a class: looked up once per instance, not once per field. */
-export function fieldRules(entry: TypeEntry): FieldRules {
-  let rules = rulesByPrototype.get(entry.prototype);
-  if (rules === undefined) rulesByPrototype.set(entry.prototype, (rules = { prototype: entry.prototype, needsDefine: new Map() }));
-  return rules;
-}
-
-/**
- * Sets a field of an instance being rebuilt as an own data property, as
- * `Object.defineProperty` would, but by plain assignment (V8's fast path)
- * whenever that is the same thing.
- *
- * @param out - the instance, from {@link blankInstance}
- * @param rules - its class's {@link fieldRules}
- */
-export function setField(out: Record<string, unknown>, rules: FieldRules, key: string, value: unknown): void {
-  if (needsDefine(rules, key)) {
-    Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
-  } else {
-    out[key] = value;
-  }
-}
+/** Per prototype: keys whose assignment would not simply create an own property. */
+const defineKeys = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * True when assigning `key` on an instance could run code or fail: an
  * accessor or a read-only property somewhere on the prototype chain, or
  * `__proto__`. Such keys are defined, never assigned. Cached per class.
  */
-function needsDefine(rules: FieldRules, key: string): boolean {
+function needsDefine(prototype: object, key: string): boolean {
   if (key === '__proto__') return true;
-  const known = rules.needsDefine;
+  let known = defineKeys.get(prototype);
+  if (known === undefined) defineKeys.set(prototype, (known = new Map<string, boolean>()));
   let answer = known.get(key);
   if (answer === undefined) {
     answer = false;
-    for (let p: object | null = rules.prototype; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    for (let p: object | null = prototype; p !== null; p = Object.getPrototypeOf(p) as object | null) {
       const d = Object.getOwnPropertyDescriptor(p, key);
       if (d === undefined) continue;
       answer = d.get !== undefined || d.set !== undefined || d.writable !== true;

@@ -1027,7 +1027,7 @@ describe('Codec', () => {
       expect(expectCode(() => codec.encode(gear), ErrorCode.ENCODE).message).to.equal('circular reference at $.inner.back');
     });
 
-    it('what a fromWire returned keeps its prototype: an instance is a new object, never a changed one', () => {
+    it('adopts only the parser’s own objects: what a fromWire returned keeps its prototype', () => {
       const shared = { kind: 'shared' };
       const frozen = Object.freeze({ kind: 'frozen' });
       class Inner {
