@@ -44,41 +44,9 @@ export function rebuild(entry: TypeEntry, data: unknown, owned = false): object 
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new HopwireError(ErrorCode.DECODE, `${entry.name} needs an object of properties, got ${Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  if (owned && Object.getPrototypeOf(data) === Object.prototype) return Object.setPrototypeOf(data, entry.prototype) as object;
-  const out = Object.create(entry.prototype) as Record<string, unknown>;
-  const record = data as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (needsDefine(entry.prototype, key)) {
-      Object.defineProperty(out, key, { value: record[key], writable: true, enumerable: true, configurable: true });
-    } else {
-      out[key] = record[key]; // a plain own data property, like defineProperty but on V8's fast path
-    }
-  }
-  return out;
-}
-
-/** Per prototype: keys whose assignment would not simply create an own property. */
-const defineKeys = new WeakMap<object, Map<string, boolean>>();
-
-/**
- * True when assigning `key` on an instance could run code or fail: an
- * accessor or a read-only property somewhere on the prototype chain, or
- * `__proto__`. Such keys are defined, never assigned. Cached per class.
- */
-function needsDefine(prototype: object, key: string): boolean {
-  if (key === '__proto__') return true;
-  let known = defineKeys.get(prototype);
-  if (known === undefined) defineKeys.set(prototype, (known = new Map<string, boolean>()));
-  let answer = known.get(key);
-  if (answer === undefined) {
-    answer = false;
-    for (let p: object | null = prototype; p !== null; p = Object.getPrototypeOf(p) as object | null) {
-      const d = Object.getOwnPropertyDescriptor(p, key);
-      if (d === undefined) continue;
-      answer = d.get !== undefined || d.set !== undefined || d.writable !== true;
-      break;
-    }
-    if (known.size < 1024) known.set(key, answer); // a peer cannot grow the cache without bound
-  }
-  return answer;
+  // Data the decoder does not own is copied first, its own enumerable properties defined as own data
+  // properties (spreading never runs a setter, not even one on Object.prototype); then, like the
+  // parser's own objects, the object gets the class's prototype, over which no assignment is made.
+  const own = owned && Object.getPrototypeOf(data) === Object.prototype ? data : { ...data };
+  return Object.setPrototypeOf(own, entry.prototype) as object;
 }

@@ -1518,6 +1518,32 @@ describe('Codec: a reused small buffer', () => {
 });
 
 describe('Codec: rebuilding never runs class code', () => {
+  it('an accessor added to the prototype after a key was first met is never run either', () => {
+    class Late {
+      kind = 'late';
+    }
+    const codec = new Codec(new TypeRegistry([Late]));
+    const decodeAll = (): unknown[] => [
+      codec.decode('Late', '{"late":1}', [], false).value,
+      codec.decode('Late', '{"late":1,"when":{"$hw":"d","v":0}}', [], true).value,
+      (codec.decode('', '{"x":{"$hw":"c","n":"Late","v":{"$hw":"o","v":{"late":1,"$hw":"kept"}}}}', [], true).value as { x: unknown }).x,
+      codec.fromPlain('Late', { late: 1 }).value,
+    ];
+    decodeAll(); // every path has now met the key 'late' as a plain field
+    let setterCalls = 0;
+    Object.defineProperty(Late.prototype, 'late', {
+      get: () => 'from the accessor',
+      set: () => {
+        setterCalls++;
+      },
+    });
+    for (const v of decodeAll()) {
+      expect(Object.getPrototypeOf(v)).to.equal(Late.prototype);
+      expect(Object.getOwnPropertyDescriptor(v, 'late')).to.deep.equal({ value: 1, writable: true, enumerable: true, configurable: true });
+    }
+    expect(setterCalls).to.equal(0);
+  });
+
   it('defines (never assigns) keys that are accessors or read-only on the prototype chain', () => {
     let setterCalls = 0;
     class Guarded {
