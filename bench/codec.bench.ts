@@ -8,6 +8,11 @@
  *    registered Part),
  * 3. a 1 MiB Buffer (raw baseline: JSON of the Buffer, what naive libraries do).
  *
+ * Then S7 of the network benchmark in one process: its `Widget` made, encoded
+ * and decoded by default (tagged), with plain-JSON `toWire`/`fromWire` hooks,
+ * and by a codec written by hand for exactly that class, each against the
+ * plain object carrying the same data.
+ *
  * mitata prints its own table first; then a summary line per case, timed by a
  * plain loop (median of 5 runs after warm-up, hopwire and raw JSON runs
  * interleaved), and the target for the small plain object.
@@ -19,6 +24,7 @@ import { Codec } from '../src/codec.js';
 import { FrameDecoder } from '../src/frame-decoder.js';
 import { FrameFlags, FrameKind, encodeFrameToBuffer } from '../src/frame.js';
 import { TypeRegistry } from '../src/type-registry.js';
+import { HookedWidget, type Payload, Widget as S7Widget, hookedWidgetHooks, makeItem } from './common.js';
 
 /** Target: hopwire on the small plain object costs at most this many times raw JSON. */
 const TARGET_RATIO = 1.3;
@@ -102,6 +108,50 @@ for (const out of [hopwire(nested), hopwireWire(nested)]) {
 }
 for (const out of [hopwire(big), hopwireWire(big)]) check(Buffer.isBuffer(out) && out.equals(big), '1 MiB Buffer');
 check(!codec.encode(small).tagged, 'the small plain object takes the fast path');
+
+// ---- S7 in one process ------------------------------------------------------------
+
+const s7codec = new Codec(new TypeRegistry([S7Widget, [HookedWidget, hookedWidgetHooks]]));
+
+/** Makes S7's item of `kind`, encodes it and decodes it, as the benchmark's two processes do between them. */
+function s7Trip(kind: Payload): Fn {
+  let i = 0;
+  return () => {
+    const e = s7codec.encode(makeItem(kind, i++));
+    return s7codec.decode(e.type, e.payload, NO_ATTACHMENTS, e.tagged).value;
+  };
+}
+
+/** The same trip through a codec written by hand for S7's Widget only: the floor for rebuilding it. */
+function s7HandTrip(): Fn {
+  let i = 0;
+  return () => {
+    const w = makeItem('class', i++) as S7Widget;
+    const dims: Record<string, number> = {};
+    for (const [k, v] of w.dims) dims[k] = v;
+    const text = JSON.stringify({ id: w.id, name: w.name, price: w.price, made: w.made.getTime(), dims });
+    const d = JSON.parse(text) as { id: number; name: string; price: number; made: number; dims: Record<string, number> };
+    const map = new Map<string, number>();
+    for (const k in d.dims) if (Object.hasOwn(d.dims, k)) map.set(k, d.dims[k] as number);
+    const out = Object.create(S7Widget.prototype) as S7Widget;
+    out.id = d.id;
+    out.name = d.name;
+    out.price = d.price;
+    out.made = new Date(d.made);
+    out.dims = map;
+    return out;
+  };
+}
+
+const s7Paths: { label: string; trip: Fn }[] = [
+  { label: 'registered (tagged)', trip: s7Trip('class') },
+  { label: 'plain-JSON hooks', trip: s7Trip('hooked') },
+  { label: 'hand-written for the class', trip: s7HandTrip() },
+];
+for (const { label, trip } of s7Paths) {
+  const out = trip(undefined);
+  check(out instanceof S7Widget && out.made instanceof Date && out.dims instanceof Map && out.volume() === 12 * 3.5 * 40, `S7 ${label}`);
+}
 
 interface Case {
   label: string;
@@ -227,5 +277,12 @@ for (const c of cases) {
   if (c.label === 'small plain') smallRatio = r;
   console.log(`${c.label}: hopwire ${ns(mine)} ns/op, raw JSON ${ns(raw)} ns/op, ratio ${ratio(r)}×`);
 }
+console.log('\nS7 in one process (make, encode, decode; ratio to the plain object carrying the same data):');
+const s7Plain = s7Trip('plain');
+for (const { label, trip } of s7Paths) {
+  const [mine, plain] = compare(trip, s7Plain, undefined);
+  console.log(`S7 Widget, ${label}: ${ns(mine)} ns/op, plain ${ns(plain)} ns/op, ratio ${ratio(mine / plain)}×`);
+}
+
 const met = smallRatio <= TARGET_RATIO;
 console.log(`target: small plain object ≤ ${TARGET_RATIO}× raw JSON — ${met ? 'met' : 'NOT met'} (${ratio(smallRatio)}×)`);
