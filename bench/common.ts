@@ -79,12 +79,18 @@ export const hookedWidgetHooks = {
     return { id: w.id, name: w.name, price: w.price, made: w.made.getTime(), dims };
   },
   fromWire(data: unknown): HookedWidget {
-    const d = data as Partial<WidgetWire> | null;
-    if (typeof d?.id !== 'number' || typeof d.name !== 'string' || typeof d.price !== 'number' || typeof d.made !== 'number' || typeof d.dims !== 'object') {
+    const d = data as { [K in keyof WidgetWire]?: unknown } | null;
+    if (typeof d?.id !== 'number' || typeof d.name !== 'string' || typeof d.price !== 'number' || typeof d.made !== 'number' || typeof d.dims !== 'object' || d.dims === null) {
       throw new TypeError('not a Widget');
     }
+    const given = d.dims as Record<string, unknown>;
     const dims = new Map<string, number>();
-    for (const k in d.dims) if (Object.hasOwn(d.dims, k)) dims.set(k, d.dims[k] as number);
+    for (const k in given) {
+      if (!Object.hasOwn(given, k)) continue;
+      const v = given[k];
+      if (typeof v !== 'number') throw new TypeError('not a Widget: a dimension is not a number');
+      dims.set(k, v);
+    }
     return new HookedWidget(d.id, d.name, d.price, new Date(d.made), dims);
   },
 };

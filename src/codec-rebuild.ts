@@ -44,9 +44,10 @@ export function rebuild(entry: TypeEntry, data: unknown, owned = false): object 
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new HopwireError(ErrorCode.DECODE, `${entry.name} needs an object of properties, got ${Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  // Data the decoder does not own is copied first, its own enumerable properties defined as own data
-  // properties (spreading never runs a setter, not even one on Object.prototype); then, like the
-  // parser's own objects, the object gets the class's prototype, over which no assignment is made.
+  // Data the decoder does not own is copied first: spreading defines its own enumerable properties
+  // (symbol-keyed ones too) as own data properties and never runs a setter, not even one on
+  // Object.prototype. Then, like the parser's own objects, the copy gets the class's prototype, so no
+  // property is ever assigned through it.
   const own = owned && Object.getPrototypeOf(data) === Object.prototype ? data : { ...data };
   return Object.setPrototypeOf(own, entry.prototype) as object;
 }

@@ -112,5 +112,6 @@ describe('network benchmark (quick mode smoke test)', function () {
     expect(back.volume()).to.equal(sent.volume());
     expect(() => hookedWidgetHooks.fromWire({ id: 1 })).to.throw(TypeError);
     expect(() => hookedWidgetHooks.fromWire(null)).to.throw(TypeError);
+    expect(() => hookedWidgetHooks.fromWire({ id: 1, name: 'w', price: 1, made: 0, dims: null })).to.throw(TypeError);
   });
 });
