@@ -319,12 +319,7 @@ export class Connection {
     }
     const { id, promise } = entry;
     this.#replies.stream(id, promise, it);
-    this.counters.requestsSent++;
-    try {
-      this.#writer.writeValueNow(FrameKind.REQUEST, e, id, FrameFlags.STREAM); // not waited for, as in requestEncoded
-    } catch (err) {
-      this.#pending.reject(id, toError(err));
-    }
+    this.#writeRequest(e, id, FrameFlags.STREAM);
     return it;
   }
 
@@ -352,13 +347,7 @@ export class Connection {
     } catch (err) {
       return Promise.reject(toError(err));
     }
-    this.counters.requestsSent++;
-    try {
-      // Not waited for: a write that fails closes the socket, and closing rejects every pending request.
-      this.#writer.writeValueNow(FrameKind.REQUEST, encoded, id, 0);
-    } catch (err) {
-      this.#pending.reject(id, toError(err)); // a type name too long for the frame
-    }
+    this.#writeRequest(encoded, id, 0);
     return promise;
   }
 
@@ -554,6 +543,20 @@ export class Connection {
 
   #write(parts: Buffer[]): Promise<void> {
     return this.#writer.write(parts);
+  }
+
+  /**
+   * Writes the REQUEST frame of pending request `id`, not waited for: a
+   * write that fails closes the socket, and closing rejects every pending
+   * request. A type name too long for the frame rejects `id` at once.
+   */
+  #writeRequest(e: EncodedValue<string | Buffer>, id: number, flags: number): void {
+    this.counters.requestsSent++;
+    try {
+      this.#writer.writeValueNow(FrameKind.REQUEST, e, id, flags);
+    } catch (err) {
+      this.#pending.reject(id, toError(err));
+    }
   }
 
   /** Writes an encoded value as a frame (see `SocketWriter.writeValue`); a type name too long for the frame rejects. */
