@@ -46,7 +46,7 @@ interface SharedFrame {
 export type BroadcastFrame = SharedFrame | Buffer[];
 
 function ignore(): void {
-  // a refused broadcast write: the session's close is reported by its disconnect
+  // a failed broadcast write: the session's close is reported by its disconnect
 }
 
 /** Sends broadcasts, batched per tick, with the slow-consumer policy. */
@@ -137,8 +137,9 @@ export class Broadcaster {
         );
         if (policy === 'wait' || !s.lagging) batch.waited.add(s);
       } else if (write !== first) {
-        // Not the tick's shared write: a refusal (the socket can no longer be written, or its write
-        // buffer is past maxWriteBuffer). Handled here, or it would be an unhandled rejection.
+        // Not the batch's first write: the session's writer flushed in between (a broadcast made in a
+        // later callback of the same tick) and this write waits on its next batch. Its failure is
+        // reported by the session's disconnect; handled here, or it would be an unhandled rejection.
         write.catch(ignore);
       }
     }

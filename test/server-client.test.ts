@@ -426,6 +426,35 @@ describe('server and client', () => {
       expect(unhandled).to.deep.equal([]);
     });
 
+    it('a broadcast that joins its batch after the session writer flushed, and whose write then fails, rejects nothing unhandled', async () => {
+      const { server, port } = await startServer({ ping: false });
+      const a = await startClient({ port, reconnect: false, ping: false });
+      a.on('error', () => undefined);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      defer(() => {
+        process.off('unhandledRejection', onUnhandled);
+        return undefined;
+      });
+      const intro = nextEvent<ServerEvents, 'message'>(server, 'message');
+      await a.send('me');
+      const [, ctx] = await intro;
+      const session = ctx.session;
+      let later: Promise<number> | undefined;
+      session.send('own').catch(() => undefined); // the session's writer schedules its flush first
+      process.nextTick(() => {
+        later = server.sendAll({ n: 2 }); // joins the open batch after that flush: its write waits on the writer's next batch
+        session.connection.destroy(); // which then fails
+      });
+      expect(await server.sendAll({ n: 1 })).to.equal(1);
+      expect(await later).to.equal(1);
+      await new Promise((resolve) => setImmediate(resolve)); // past Node's unhandled-rejection check
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('ctx.reply answers the sender only', async () => {
       const { server, port } = await startServer();
       server.on('message', (message, ctx) => {
